@@ -1,0 +1,93 @@
+//! HAL representations: links with absolute URLs, and the paged collection envelope.
+//!
+//! Links are absolute, built on the scheme and host the client used, and keep the query
+//! parameters of the request (the `client_id` among them), so that a link followed with the
+//! same certificate and credentials works as is.
+
+use axum::http::{header, HeaderMap};
+use fleetgate_core::paging::QueryFingerprint;
+use fleetgate_core::{Page, PageRequest, PageTokenKey};
+use serde_json::{json, Map, Value};
+
+/// Builds the absolute URLs of one request's links.
+pub struct Links<'a> {
+    base: String,
+    version: &'a str,
+    kept: Vec<(&'a str, &'a str)>,
+    client_id: &'a str,
+}
+
+impl<'a> Links<'a> {
+    /// Links for a request that came with these headers, to API `version`.
+    pub fn new(
+        headers: &HeaderMap,
+        version: &'a str,
+        kept: Vec<(&'a str, &'a str)>,
+        client_id: &'a str,
+    ) -> Self {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
+            .unwrap_or("localhost");
+        Self { base: format!("https://{host}"), version, kept, client_id }
+    }
+
+    /// `{"href": ...}` for a resource path below `/connectedcar/{version}`, carrying only
+    /// the `client_id`.
+    pub fn resource(&self, path: &str) -> Value {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", self.client_id)
+            .finish();
+        json!({ "href": format!("{}/connectedcar/{}{path}?{query}", self.base, self.version) })
+    }
+
+    /// `{"href": ...}` for a page of the collection at `path`, with the request's own
+    /// parameters and, past the first page, a page token.
+    pub fn page(&self, path: &str, token: Option<&str>) -> Value {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in &self.kept {
+            query.append_pair(name, value);
+        }
+        if let Some(token) = token {
+            query.append_pair("pageToken", token);
+        }
+        let query = query.finish();
+        json!({ "href": format!("{}/connectedcar/{}{path}?{query}", self.base, self.version) })
+    }
+}
+
+/// The collection envelope of the specification's `CollectionResult`: `_links` (self, first,
+/// prev, next, last), `total`, `totalPage`, `currentPage` and `_embedded.<name>`.
+pub fn collection(
+    name: &str,
+    page: &Page<Value>,
+    path: &str,
+    links: &Links<'_>,
+    key: &PageTokenKey,
+    query: &QueryFingerprint,
+) -> Value {
+    let token = |request: PageRequest| -> Option<String> {
+        // The first page of the default size is linked without a token, like a fresh query.
+        (request.offset != 0).then(|| request.token(key, query))
+    };
+
+    let mut link_map = Map::new();
+    link_map.insert("self".into(), links.page(path, token(page.request).as_deref()));
+    link_map.insert("first".into(), links.page(path, token(page.first()).as_deref()));
+    if let Some(prev) = page.prev() {
+        link_map.insert("prev".into(), links.page(path, token(prev).as_deref()));
+    }
+    if let Some(next) = page.next() {
+        link_map.insert("next".into(), links.page(path, token(next).as_deref()));
+    }
+    link_map.insert("last".into(), links.page(path, token(page.last()).as_deref()));
+
+    json!({
+        "_links": link_map,
+        "total": page.total,
+        "totalPage": page.total_pages(),
+        "currentPage": page.current_page(),
+        "_embedded": { name: page.items },
+    })
+}

@@ -1,0 +1,128 @@
+//! The 47 operations of the reference specification (`api-b2b.yaml` 3.19.2), with their
+//! method, path template and operationId, and the paths fleetgate serves.
+//!
+//! Tests compare this table with the specification file, so it cannot drift silently.
+
+use axum::http::Method;
+
+/// One operation of the specification.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    /// HTTP method.
+    pub method: Method,
+    /// Path template below `/connectedcar/{version}`.
+    pub path: &'static str,
+    /// The specification's operationId.
+    pub operation_id: &'static str,
+    /// Whether fleetgate serves it.
+    pub served: bool,
+}
+
+macro_rules! operations {
+    ($($method:ident $path:literal $id:literal $served:literal;)*) => {
+        /// Every operation of the specification, in its order.
+        pub fn all() -> Vec<Operation> {
+            vec![$(Operation {
+                method: Method::$method,
+                path: $path,
+                operation_id: $id,
+                served: $served,
+            }),*]
+        }
+    };
+}
+
+operations! {
+    GET "/vehicles/{vin}" "getVehiclesCapabilities" false;
+    GET "/fleets" "getFleets" true;
+    GET "/fleets/{fid}" "getFleet" true;
+    GET "/fleets/{fid}/vehicles" "getVehiclesByDevice" true;
+    GET "/fleets/{fid}/vehicles/{vid}" "getVehicleByid" false;
+    GET "/fleets/{fid}/vehicles/{vid}/lastPosition" "getCarLastPosition" false;
+    GET "/fleets/{fid}/vehicles/{vid}/collisions" "getVehicleCollision" false;
+    GET "/fleets/{fid}/vehicles/{vid}/collisions/{cid}" "getVehicleCollisionById" false;
+    GET "/fleets/{fid}/vehicles/{vid}/maintenance" "getVehicleMaintenance" false;
+    GET "/fleets/{fid}/status" "getFleetStatusList" false;
+    GET "/fleets/{fid}/maintenances" "getFleetMantenanceList" false;
+    GET "/fleets/{fid}/alerts" "getFleetAlertList" false;
+    GET "/fleets/{fid}/alerts/{aid}" "getFleetAlertById" false;
+    GET "/fleets/{fid}/vehicles/{vid}/status" "getFleetVehicleStatus" false;
+    GET "/fleets/{fid}/vehicles/{vid}/alerts" "getVehicleAlerts" false;
+    GET "/fleets/{fid}/vehicles/{vid}/alerts/{aid}" "getFleetVehicleAlertsById" false;
+    GET "/fleets/{fid}/vehicles/{vid}/telemetry" "getTelemetry" false;
+    GET "/fleets/{fid}/vehicles/{vid}/alarms" "getVehicleAlarms" false;
+    GET "/fleets/{fid}/vehicles/{vid}/alarms/{aid}" "getVehicleAlarmsById" false;
+    GET "/fleets/{fid}/vehicles/{vid}/stolen" "getVehicleStolenHistory" false;
+    GET "/fleets/{fid}/vehicles/{vid}/stolen/{sid}" "getVehicleStolenById" false;
+    GET "/fleets/{fid}/vehicles/{vid}/stolen/{sid}/waypoints" "getVehicleStolenIdPosition" false;
+    GET "/fleets/{fid}/monitors" "getFleetMonitors" false;
+    POST "/fleets/{fid}/monitors" "createFleetVehicleMonitor" false;
+    PUT "/fleets/{fid}/monitors/{mid}" "updateFleetVehicleMonitor" false;
+    GET "/fleets/{fid}/monitors/{mid}" "getFleetMonitorsStatusById" false;
+    DELETE "/fleets/{fid}/monitors/{mid}" "deleteFleetMonitor" false;
+    PUT "/fleets/{fid}/monitors/{mid}/status" "setFleetVehicleMonitorStatus" false;
+    GET "/fleets/{fid}/vehicles/{vid}/trips" "getTripsByVehicle" false;
+    GET "/fleets/{fid}/trips" "getFleetTrips" false;
+    GET "/fleets/{fid}/vehicles/{vid}/trips/{tid}" "getFleetTripByVehicle" false;
+    GET "/fleets/{fid}/vehicles/{vid}/trips/{tid}/collisions" "getTripCollisionsByTripAndVehicle" false;
+    GET "/fleets/{fid}/collisions" "getFleetTripCollisions" false;
+    GET "/fleets/{fid}/collisions/{cid}" "getCollisionsById" false;
+    GET "/fleets/{fid}/vehicles/{vid}/trips/{tid}/alerts" "getFleetTripAlertByVehicle" false;
+    GET "/fleets/{fid}/vehicles/{vid}/trips/{tid}/alerts/{aid}" "getFleetTripAlertByVehicleById" false;
+    GET "/fleets/{fid}/vehicles/{vid}/trips/{tid}/wayPoints" "getPathForTrip" false;
+    GET "/fleets/{fid}/vehicles/{vid}/trips/{tid}/telemetry" "getTelemetryForTripByVehicle" false;
+    GET "/fleets/{fid}/remote/callbacks" "getFleetRemotes" false;
+    POST "/fleets/{fid}/remote/callbacks" "setFleetVehicleRemote" false;
+    PUT "/fleets/{fid}/remote/callbacks/{cbid}" "setFleetVehicleRemoteById" false;
+    GET "/fleets/{fid}/remote/callbacks/{cbid}" "getFleetRemotebyId" false;
+    DELETE "/fleets/{fid}/remote/callbacks/{cbid}" "deleteFleetRemote" false;
+    PUT "/fleets/{fid}/remote/callbacks/{cbid}/status" "setFleeRemoteCallbackStatus" false;
+    POST "/fleets/{fid}/vehicles/{vid}/callbacks/{cbid}/remotes" "sendRemoteToVhl" false;
+    GET "/fleets/{fid}/vehicles/{vid}/callbacks/{cbid}/remotes" "getRemoteRequestsForVhl" false;
+    GET "/fleets/{fid}/vehicles/{vid}/callbacks/{cbid}/remotes/{rid}" "getRemoteRequestForVhlById" false;
+}
+
+/// The operations whose path template matches `path` (below `/connectedcar/{version}`).
+pub fn matching(path: &str) -> Vec<Operation> {
+    all().into_iter().filter(|op| template_matches(op.path, path)).collect()
+}
+
+fn template_matches(template: &str, path: &str) -> bool {
+    let mut expected = template.trim_matches('/').split('/');
+    let mut actual = path.trim_end_matches('/').trim_start_matches('/').split('/');
+    loop {
+        match (expected.next(), actual.next()) {
+            (None, None) => return true,
+            (Some(e), Some(a)) if e.starts_with('{') => {
+                if a.is_empty() {
+                    return false;
+                }
+            }
+            (Some(e), Some(a)) if e == a => {}
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_match_concrete_paths_segment_by_segment() {
+        assert!(template_matches("/fleets/{fid}/alerts", "/fleets/abc/alerts"));
+        assert!(!template_matches("/fleets/{fid}/alerts", "/fleets//alerts"));
+        assert!(!template_matches("/fleets/{fid}", "/fleets/abc/alerts"));
+        assert_eq!(matching("/fleets/x/monitors/y").len(), 3);
+        assert!(matching("/nothing").is_empty());
+    }
+
+    #[test]
+    fn the_table_holds_47_distinct_operations() {
+        let ops = all();
+        let mut ids: Vec<_> = ops.iter().map(|o| o.operation_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!((ops.len(), ids.len()), (47, 47));
+    }
+}

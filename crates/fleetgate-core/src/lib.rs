@@ -1,0 +1,16 @@
+//! The fleetgate domain, free of I/O.
+//!
+//! Everything here is plain data and pure logic: the identifiers of the domain (partner
+//! logins, client ids, fleet ids, VINs), the API versions, the error catalogue shared by
+//! every HTTP answer, and the stateless paging tokens. The storage, HTTP, MQTT and SMTP
+//! edges translate to and from these types, so that the rules are tested with unit tests.
+
+pub mod error_code;
+pub mod ids;
+pub mod paging;
+pub mod version;
+
+pub use error_code::ErrorCode;
+pub use ids::{ClientId, FleetId, InvalidId, Login, Vin};
+pub use paging::{Page, PageRequest, PageTokenKey, PagingError};
+pub use version::ApiVersion;
