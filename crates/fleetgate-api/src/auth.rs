@@ -78,7 +78,10 @@ impl BasicCredentials {
         let encoded = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")))
+            .and_then(|v| {
+                v.strip_prefix("Basic ")
+                    .or_else(|| v.strip_prefix("basic "))
+            })
             .ok_or_else(|| refuse("the Authorization header must use the Basic scheme"))?;
         let decoded = Zeroizing::new(
             STANDARD
@@ -93,7 +96,10 @@ impl BasicCredentials {
         let login = Login::parse(login)
             .map_err(|e| ApiError::new(ErrorCode::BadCredentials, e.to_string()))?;
 
-        Ok(Self { login, password: Zeroizing::new(password.to_owned()) })
+        Ok(Self {
+            login,
+            password: Zeroizing::new(password.to_owned()),
+        })
     }
 }
 
@@ -218,7 +224,10 @@ async fn decide(
     let Some(application) = application.filter(|app| app.partner_id == partner.id) else {
         return Err(ApiError::new(
             ErrorCode::UnknownClientId,
-            format!("client_id {client_id} is not an application of {}", partner.login),
+            format!(
+                "client_id {client_id} is not an application of {}",
+                partner.login
+            ),
         ));
     };
     if !application.versions.contains(&version) {
@@ -231,11 +240,19 @@ async fn decide(
         ));
     }
 
-    Ok(Caller { partner_id: partner.id, login: partner.login, client_id, version })
+    Ok(Caller {
+        partner_id: partner.id,
+        login: partner.login,
+        client_id,
+        version,
+    })
 }
 
 fn versions_text(versions: &[ApiVersion]) -> String {
-    let names: Vec<_> = versions.iter().map(|v| format!("/connectedcar/{v}")).collect();
+    let names: Vec<_> = versions
+        .iter()
+        .map(|v| format!("/connectedcar/{v}"))
+        .collect();
     names.join(" and ")
 }
 
@@ -265,7 +282,11 @@ fn check_validity_period(certificate: &fleetgate_pki::ClientCertificate) -> Resu
 
 /// The `{version}` segment of a gateway path.
 fn version_of_path(path: &str) -> Result<ApiVersion, ApiError> {
-    let segment = path.trim_start_matches("/connectedcar/").split('/').next().unwrap_or("");
+    let segment = path
+        .trim_start_matches("/connectedcar/")
+        .split('/')
+        .next()
+        .unwrap_or("");
     segment.parse().map_err(|_| {
         ApiError::new(
             ErrorCode::NotFound,
@@ -308,7 +329,10 @@ impl DecisionCache {
     pub(crate) fn new() -> Self {
         let mut key = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut key);
-        Self { key, entries: Mutex::new(HashMap::new()) }
+        Self {
+            key,
+            entries: Mutex::new(HashMap::new()),
+        }
     }
 
     fn key(&self, parts: &[&[u8]]) -> [u8; 32] {
@@ -352,7 +376,8 @@ mod tests {
     #[test]
     fn basic_credentials_are_decoded() {
         let encoded = STANDARD.encode("MZP123:pass:word");
-        let credentials = BasicCredentials::from_headers(&headers_with(&format!("Basic {encoded}")));
+        let credentials =
+            BasicCredentials::from_headers(&headers_with(&format!("Basic {encoded}")));
         let credentials = credentials.ok().unwrap();
         assert_eq!(credentials.login.as_str(), "MZP123");
         assert_eq!(credentials.password.as_str(), "pass:word");
@@ -360,21 +385,39 @@ mod tests {
 
     #[test]
     fn malformed_basic_headers_are_refused_with_their_reason() {
-        let code = |value: &str| BasicCredentials::from_headers(&headers_with(value)).err().unwrap();
-        assert_eq!(code("Bearer abc").code(), ErrorCode::BasicAuthenticationRequired);
-        assert_eq!(code("Basic !!!").code(), ErrorCode::BasicAuthenticationRequired);
+        let code = |value: &str| {
+            BasicCredentials::from_headers(&headers_with(value))
+                .err()
+                .unwrap()
+        };
+        assert_eq!(
+            code("Bearer abc").code(),
+            ErrorCode::BasicAuthenticationRequired
+        );
+        assert_eq!(
+            code("Basic !!!").code(),
+            ErrorCode::BasicAuthenticationRequired
+        );
         let no_colon = format!("Basic {}", STANDARD.encode("MZP123"));
-        assert_eq!(code(&no_colon).code(), ErrorCode::BasicAuthenticationRequired);
+        assert_eq!(
+            code(&no_colon).code(),
+            ErrorCode::BasicAuthenticationRequired
+        );
         let bad_login = format!("Basic {}", STANDARD.encode("admin:x"));
         assert_eq!(code(&bad_login).code(), ErrorCode::BadCredentials);
-        let missing = BasicCredentials::from_headers(&HeaderMap::new()).err().unwrap();
+        let missing = BasicCredentials::from_headers(&HeaderMap::new())
+            .err()
+            .unwrap();
         assert_eq!(missing.code(), ErrorCode::BasicAuthenticationRequired);
     }
 
     #[test]
     fn client_id_must_be_present_once_and_well_formed() {
         let id = ClientId::generate();
-        assert_eq!(client_id_of_query(Some(&format!("client_id={id}"))).unwrap(), id);
+        assert_eq!(
+            client_id_of_query(Some(&format!("client_id={id}"))).unwrap(),
+            id
+        );
         let missing = client_id_of_query(Some("pageSize=3")).unwrap_err();
         assert_eq!(missing.code(), ErrorCode::ClientIdRequired);
         let twice = client_id_of_query(Some(&format!("client_id={id}&client_id={id}")));
@@ -385,8 +428,19 @@ mod tests {
 
     #[test]
     fn version_comes_from_the_path() {
-        assert_eq!(version_of_path("/connectedcar/v3/fleets").unwrap(), ApiVersion::V3);
-        assert_eq!(version_of_path("/connectedcar/v2/fleets").unwrap(), ApiVersion::V2);
-        assert_eq!(version_of_path("/connectedcar/v4/fleets").unwrap_err().code(), ErrorCode::NotFound);
+        assert_eq!(
+            version_of_path("/connectedcar/v3/fleets").unwrap(),
+            ApiVersion::V3
+        );
+        assert_eq!(
+            version_of_path("/connectedcar/v2/fleets").unwrap(),
+            ApiVersion::V2
+        );
+        assert_eq!(
+            version_of_path("/connectedcar/v4/fleets")
+                .unwrap_err()
+                .code(),
+            ErrorCode::NotFound
+        );
     }
 }

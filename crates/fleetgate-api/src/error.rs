@@ -9,7 +9,6 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use fleetgate_core::ErrorCode;
 use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 /// A refusal or failure answered to the caller.
@@ -24,7 +23,11 @@ pub struct ApiError {
 impl ApiError {
     /// An error with a message for the caller.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), internal: None }
+        Self {
+            code,
+            message: message.into(),
+            internal: None,
+        }
     }
 
     /// A failure on our side: the caller gets a generic message, the log gets `detail`.
@@ -81,8 +84,8 @@ struct ErrorBody<'a> {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let uuid = uuid::Uuid::new_v4().to_string();
-        let status = StatusCode::from_u16(self.code.status())
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
 
         if status.is_server_error() {
             let detail = self.internal.as_deref().unwrap_or(&self.message);
@@ -108,9 +111,13 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// RFC 3339 with milliseconds, UTC, as the reference writes times.
+/// RFC 3339 in UTC with exactly three decimals, as the reference writes times
+/// (`2020-01-01T00:00:00.000Z`).
 pub fn timestamp(at: OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    let at = at.replace_nanosecond(at.millisecond() as u32 * 1_000_000).unwrap_or(at);
-    at.format(&Rfc3339).unwrap_or_default()
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    at.to_offset(time::UtcOffset::UTC)
+        .format(FORMAT)
+        .unwrap_or_default()
 }

@@ -5,4 +5,4 @@ mod routes;
 mod service;
 
 pub use routes::router;
-pub use service::{CertificateService, IssueError, IssuancePolicy};
+pub use service::{CertificateService, IssuancePolicy, IssueError};

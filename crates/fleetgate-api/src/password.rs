@@ -53,7 +53,9 @@ pub fn verify(password: &str, phc: &str) -> bool {
         tracing::warn!("stored password hash is malformed");
         return false;
     };
-    Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
+    Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
 }
 
 #[cfg(test)]

@@ -21,7 +21,10 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/connectedcar/{version}/fleets", get(fleets::list_fleets))
         .route("/connectedcar/{version}/fleets/{fid}", get(fleets::fleet))
-        .route("/connectedcar/{version}/fleets/{fid}/vehicles", get(fleets::list_vehicles))
+        .route(
+            "/connectedcar/{version}/fleets/{fid}/vehicles",
+            get(fleets::list_vehicles),
+        )
         .fallback(unserved)
         .layer(middleware::from_fn_with_state(state, crate::auth::gateway))
 }
@@ -30,8 +33,14 @@ pub fn router(state: AppState) -> Router<AppState> {
 /// outside the specification answers 404, a method it does not define for the path 405.
 async fn unserved(request: Request) -> ApiError {
     let path = request.uri().path();
-    let spec_path = path.split_once("/connectedcar/").map(|(_, rest)| rest).unwrap_or("");
-    let spec_path = spec_path.split_once('/').map(|(_, rest)| rest).unwrap_or("");
+    let spec_path = path
+        .split_once("/connectedcar/")
+        .map(|(_, rest)| rest)
+        .unwrap_or("");
+    let spec_path = spec_path
+        .split_once('/')
+        .map(|(_, rest)| rest)
+        .unwrap_or("");
 
     let matches = operations::matching(&format!("/{spec_path}"));
     if matches.is_empty() {
@@ -43,10 +52,17 @@ async fn unserved(request: Request) -> ApiError {
         let allowed: Vec<_> = matches.iter().map(|op| op.method.as_str()).collect();
         return ApiError::new(
             ErrorCode::MethodNotAllowed,
-            format!("{method} is not defined for {path}; allowed: {}", allowed.join(", ")),
+            format!(
+                "{method} is not defined for {path}; allowed: {}",
+                allowed.join(", ")
+            ),
         );
     };
-    if method == Method::GET || method == Method::POST || method == Method::PUT || method == Method::DELETE {
+    if method == Method::GET
+        || method == Method::POST
+        || method == Method::PUT
+        || method == Method::DELETE
+    {
         return ApiError::new(
             ErrorCode::NotImplemented,
             format!(
@@ -56,5 +72,8 @@ async fn unserved(request: Request) -> ApiError {
             ),
         );
     }
-    ApiError::new(ErrorCode::MethodNotAllowed, format!("{method} is not supported"))
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        format!("{method} is not supported"),
+    )
 }

@@ -79,7 +79,10 @@ pub async fn serve(
     }
 
     tracing::info!("shutting down: draining open connections");
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("some connections were still open after the drain period");
     }
 }
@@ -88,7 +91,10 @@ async fn handshake(
     acceptor: &TlsAcceptor,
     tcp: tokio::net::TcpStream,
     remote: std::net::SocketAddr,
-) -> Option<(TokioIo<tokio_rustls::server::TlsStream<tokio::net::TcpStream>>, PeerIdentity)> {
+) -> Option<(
+    TokioIo<tokio_rustls::server::TlsStream<tokio::net::TcpStream>>,
+    PeerIdentity,
+)> {
     let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(error)) => {

@@ -25,8 +25,15 @@ struct Inner {
 impl AppState {
     /// Assembles the state.
     pub fn new(store: Store, certificates: CertificateService, page_key: PageTokenKey) -> Self {
-        let inner = Inner { store, certificates, page_key, decisions: DecisionCache::new() };
-        Self { inner: Arc::new(inner) }
+        let inner = Inner {
+            store,
+            certificates,
+            page_key,
+            decisions: DecisionCache::new(),
+        };
+        Self {
+            inner: Arc::new(inner),
+        }
     }
 
     /// The store.

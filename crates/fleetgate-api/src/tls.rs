@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore};
@@ -59,9 +59,17 @@ pub fn server_config(material: &TlsMaterial<'_>) -> Result<Arc<ServerConfig>, Tl
 
     let chain = CertificateDer::pem_slice_iter(material.server_certificate_pem.as_bytes())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| TlsSetupError::Pem { what: "server certificate", source })?;
-    let key = PrivateKeyDer::from_pem_slice(material.server_key_pem.as_bytes())
-        .map_err(|source| TlsSetupError::Pem { what: "server key", source })?;
+        .map_err(|source| TlsSetupError::Pem {
+            what: "server certificate",
+            source,
+        })?;
+    let key =
+        PrivateKeyDer::from_pem_slice(material.server_key_pem.as_bytes()).map_err(|source| {
+            TlsSetupError::Pem {
+                what: "server key",
+                source,
+            }
+        })?;
     let verifier = client_verifier(material.client_ca_pem, provider.clone())?;
 
     let mut config = ServerConfig::builder_with_provider(provider)
@@ -79,8 +87,10 @@ fn client_verifier(
 ) -> Result<Arc<dyn ClientCertVerifier>, TlsSetupError> {
     let mut roots = RootCertStore::empty();
     for certificate in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
-        let certificate =
-            certificate.map_err(|source| TlsSetupError::Pem { what: "partner CA", source })?;
+        let certificate = certificate.map_err(|source| TlsSetupError::Pem {
+            what: "partner CA",
+            source,
+        })?;
         roots.add(certificate)?;
     }
 
@@ -100,10 +110,12 @@ impl ExpiryTolerantVerifier {
     /// A moment inside the certificate's validity period, if it can be read.
     fn moment_inside_validity(end_entity: &CertificateDer<'_>) -> Option<UnixTime> {
         let certificate = fleetgate_pki::inspect_client_certificate(end_entity).ok()?;
-        let middle: time::OffsetDateTime = certificate.not_before
-            + (certificate.not_after - certificate.not_before) / 2;
+        let middle: time::OffsetDateTime =
+            certificate.not_before + (certificate.not_after - certificate.not_before) / 2;
         let seconds = u64::try_from(middle.unix_timestamp()).ok()?;
-        Some(UnixTime::since_unix_epoch(std::time::Duration::from_secs(seconds)))
+        Some(UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            seconds,
+        )))
     }
 }
 
@@ -126,7 +138,10 @@ impl ClientCertVerifier for ExpiryTolerantVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, TlsError> {
-        let error = match self.inner.verify_client_cert(end_entity, intermediates, now) {
+        let error = match self
+            .inner
+            .verify_client_cert(end_entity, intermediates, now)
+        {
             Ok(verified) => return Ok(verified),
             Err(error) => error,
         };
@@ -139,7 +154,8 @@ impl ClientCertVerifier for ExpiryTolerantVerifier {
         let Some(moment) = Self::moment_inside_validity(end_entity) else {
             return Err(error);
         };
-        self.inner.verify_client_cert(end_entity, intermediates, moment)
+        self.inner
+            .verify_client_cert(end_entity, intermediates, moment)
     }
 
     fn verify_tls12_signature(

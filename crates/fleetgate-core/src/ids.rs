@@ -23,7 +23,11 @@ pub struct InvalidId {
 impl InvalidId {
     fn new(kind: &'static str, found: &str, expected: &'static str) -> Self {
         let found: String = found.chars().take(64).collect();
-        Self { kind, found, expected }
+        Self {
+            kind,
+            found,
+            expected,
+        }
     }
 }
 
@@ -40,9 +44,8 @@ impl Login {
         let Some(digits) = value.strip_prefix("MZP") else {
             return Err(InvalidId::new("login", value, EXPECTED));
         };
-        let digits_ok = !digits.is_empty()
-            && digits.len() <= 20
-            && digits.bytes().all(|b| b.is_ascii_digit());
+        let digits_ok =
+            !digits.is_empty() && digits.len() <= 20 && digits.bytes().all(|b| b.is_ascii_digit());
         if !digits_ok {
             return Err(InvalidId::new("login", value, EXPECTED));
         }

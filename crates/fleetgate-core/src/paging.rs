@@ -105,7 +105,10 @@ impl PageRequest {
     ) -> Result<Self, PagingError> {
         let mut request = match page_token {
             Some(token) => decode_token(token, key, query)?,
-            None => Self { size: max_size.min(DEFAULT_PAGE_SIZE), offset: 0 },
+            None => Self {
+                size: max_size.min(DEFAULT_PAGE_SIZE),
+                offset: 0,
+            },
         };
 
         if let Some(raw) = page_size {
@@ -128,7 +131,10 @@ impl PageRequest {
 }
 
 fn parse_page_size(raw: &str, max: u32) -> Result<u32, PagingError> {
-    let invalid = || PagingError::PageSize { found: raw.chars().take(20).collect(), max };
+    let invalid = || PagingError::PageSize {
+        found: raw.chars().take(20).collect(),
+        max,
+    };
 
     let size: u32 = raw.trim().parse().map_err(|_| invalid())?;
     if size == 0 || size > max {
@@ -142,7 +148,9 @@ fn decode_token(
     key: &PageTokenKey,
     query: &QueryFingerprint,
 ) -> Result<PageRequest, PagingError> {
-    let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| PagingError::Token)?;
+    let raw = URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| PagingError::Token)?;
     if raw.len() != PAYLOAD_LEN + TAG_LEN {
         return Err(PagingError::Token);
     }
@@ -186,26 +194,37 @@ impl<T> Page<T> {
 
     /// The request for the first page.
     pub fn first(&self) -> PageRequest {
-        PageRequest { offset: 0, ..self.request }
+        PageRequest {
+            offset: 0,
+            ..self.request
+        }
     }
 
     /// The request for the last page.
     pub fn last(&self) -> PageRequest {
         let size = u64::from(self.request.size);
-        PageRequest { offset: (self.total_pages() - 1) * size, ..self.request }
+        PageRequest {
+            offset: (self.total_pages() - 1) * size,
+            ..self.request
+        }
     }
 
     /// The request for the previous page, if this is not the first.
     pub fn prev(&self) -> Option<PageRequest> {
         let size = u64::from(self.request.size);
-        (self.request.offset > 0)
-            .then(|| PageRequest { offset: self.request.offset.saturating_sub(size), ..self.request })
+        (self.request.offset > 0).then(|| PageRequest {
+            offset: self.request.offset.saturating_sub(size),
+            ..self.request
+        })
     }
 
     /// The request for the next page, if there are items after this one.
     pub fn next(&self) -> Option<PageRequest> {
         let offset = self.request.offset + u64::from(self.request.size);
-        (offset < self.total).then_some(PageRequest { offset, ..self.request })
+        (offset < self.total).then_some(PageRequest {
+            offset,
+            ..self.request
+        })
     }
 }
 
@@ -220,7 +239,10 @@ mod tests {
     #[test]
     fn token_round_trips_for_the_same_query() {
         let query = QueryFingerprint::of(["MZP1", "/fleets"]);
-        let request = PageRequest { size: 10, offset: 40 };
+        let request = PageRequest {
+            size: 10,
+            offset: 40,
+        };
 
         let token = request.token(&key(), &query);
         let back = PageRequest::from_parameters(None, Some(&token), 60, &key(), &query);
@@ -232,7 +254,11 @@ mod tests {
     fn token_is_refused_for_another_query_or_key_or_when_altered() {
         let query = QueryFingerprint::of(["MZP1", "/fleets"]);
         let other = QueryFingerprint::of(["MZP2", "/fleets"]);
-        let token = PageRequest { size: 10, offset: 40 }.token(&key(), &query);
+        let token = PageRequest {
+            size: 10,
+            offset: 40,
+        }
+        .token(&key(), &query);
 
         let refused = |t: &str, q: &QueryFingerprint, k: &PageTokenKey| {
             PageRequest::from_parameters(None, Some(t), 60, k, q) == Err(PagingError::Token)
@@ -242,7 +268,11 @@ mod tests {
 
         let mut altered = token.clone().into_bytes();
         altered[3] = if altered[3] == b'A' { b'B' } else { b'A' };
-        assert!(refused(std::str::from_utf8(&altered).unwrap(), &query, &key()));
+        assert!(refused(
+            std::str::from_utf8(&altered).unwrap(),
+            &query,
+            &key()
+        ));
         assert!(refused("not a token", &query, &key()));
     }
 
@@ -251,10 +281,19 @@ mod tests {
         let query = QueryFingerprint::of(["q"]);
         for bad in ["0", "61", "-1", "ten", ""] {
             let result = PageRequest::from_parameters(Some(bad), None, 60, &key(), &query);
-            assert!(matches!(result, Err(PagingError::PageSize { max: 60, .. })), "{bad}");
+            assert!(
+                matches!(result, Err(PagingError::PageSize { max: 60, .. })),
+                "{bad}"
+            );
         }
         let ok = PageRequest::from_parameters(Some("2000"), None, 2000, &key(), &query);
-        assert_eq!(ok, Ok(PageRequest { size: 2000, offset: 0 }));
+        assert_eq!(
+            ok,
+            Ok(PageRequest {
+                size: 2000,
+                offset: 0
+            })
+        );
     }
 
     #[test]

@@ -7,4 +7,6 @@
 
 pub mod mail;
 
-pub use mail::{certificate_issued_mail, MailError, Mailer, OutgoingMail, SmtpSecurity, SmtpSettings};
+pub use mail::{
+    certificate_issued_mail, MailError, Mailer, OutgoingMail, SmtpSecurity, SmtpSettings,
+};

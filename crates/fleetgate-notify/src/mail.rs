@@ -7,11 +7,11 @@ use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 /// How the SMTP connection is protected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum SmtpSecurity {
     /// Plain SMTP (a relay on the same host or network).
@@ -24,7 +24,7 @@ pub enum SmtpSecurity {
 }
 
 /// Where and how to send e-mail.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpSettings {
     /// The SMTP server's host name.
@@ -100,7 +100,7 @@ pub enum Mailer {
     /// Sends through an SMTP server.
     Smtp {
         /// The connection pool to the server.
-        transport: AsyncSmtpTransport<Tokio1Executor>,
+        transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
         /// The sender.
         from: Mailbox,
         /// The server, for messages.
@@ -126,13 +126,19 @@ impl Mailer {
                 .map_err(|source| smtp_error(settings, source))?,
         };
 
-        let mut builder = builder.port(settings.port).timeout(Some(Duration::from_secs(20)));
+        let mut builder = builder
+            .port(settings.port)
+            .timeout(Some(Duration::from_secs(20)));
         if let (Some(user), Some(password)) = (&settings.username, &settings.password) {
             let password = Zeroizing::new(password.clone());
             builder = builder.credentials(Credentials::new(user.clone(), password.to_string()));
         }
 
-        Ok(Self::Smtp { transport: builder.build(), from, host: settings.host.clone() })
+        Ok(Self::Smtp {
+            transport: Box::new(builder.build()),
+            from,
+            host: settings.host.clone(),
+        })
     }
 
     /// A mailer that only logs.
@@ -142,7 +148,12 @@ impl Mailer {
 
     /// Sends one message.
     pub async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError> {
-        let Self::Smtp { transport, from, host } = self else {
+        let Self::Smtp {
+            transport,
+            from,
+            host,
+        } = self
+        else {
             tracing::info!(
                 mail.to = %mail.to,
                 mail.subject = %mail.subject,
@@ -160,7 +171,10 @@ impl Mailer {
         transport
             .send(message)
             .await
-            .map_err(|source| MailError::Smtp { host: host.clone(), source })?;
+            .map_err(|source| MailError::Smtp {
+                host: host.clone(),
+                source,
+            })?;
 
         tracing::info!(mail.to = %mail.to, mail.subject = %mail.subject, "e-mail sent");
         Ok(())
@@ -168,11 +182,17 @@ impl Mailer {
 }
 
 fn parse_mailbox(address: &str) -> Result<Mailbox, MailError> {
-    address.parse().map_err(|source| MailError::Address { address: address.to_owned(), source })
+    address.parse().map_err(|source| MailError::Address {
+        address: address.to_owned(),
+        source,
+    })
 }
 
 fn smtp_error(settings: &SmtpSettings, source: lettre::transport::smtp::Error) -> MailError {
-    MailError::Smtp { host: settings.host.clone(), source }
+    MailError::Smtp {
+        host: settings.host.clone(),
+        source,
+    }
 }
 
 /// The e-mail a partner receives when its certificate is issued: the download link, the CA
@@ -187,7 +207,11 @@ pub fn certificate_issued_mail(
     let ids = if client_ids.is_empty() {
         "  (none yet: your operator will send it)".to_owned()
     } else {
-        client_ids.iter().map(|id| format!("  {id}")).collect::<Vec<_>>().join("\n")
+        client_ids
+            .iter()
+            .map(|id| format!("  {id}"))
+            .collect::<Vec<_>>()
+            .join("\n")
     };
     let body = format!(
         "Hello,\n\n\
@@ -198,5 +222,9 @@ pub fn certificate_issued_mail(
          Keep your private key secret. To renew the certificate before it expires, send a \
          new CSR to /onboarding/v1/renew with your current certificate.\n"
     );
-    OutgoingMail { to: to.to_owned(), subject: format!("Your fleetgate certificate for {login}"), body }
+    OutgoingMail {
+        to: to.to_owned(),
+        subject: format!("Your fleetgate certificate for {login}"),
+        body,
+    }
 }

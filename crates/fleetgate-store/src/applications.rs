@@ -24,7 +24,10 @@ struct ApplicationRow {
 
 impl ApplicationRow {
     fn into_application(self) -> Result<Application, StoreError> {
-        let corrupt = |detail: String| StoreError::Corrupt { what: "applications", detail };
+        let corrupt = |detail: String| StoreError::Corrupt {
+            what: "applications",
+            detail,
+        };
 
         let client_id = ClientId::parse(&self.client_id).map_err(|e| corrupt(e.to_string()))?;
         let versions = self
@@ -57,7 +60,11 @@ impl Store {
     ) -> Result<Application, StoreError> {
         let client_id = ClientId::generate();
         let now = OffsetDateTime::now_utc();
-        let versions_text = versions.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(",");
+        let versions_text = versions
+            .iter()
+            .map(|v| v.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
         let sql = "INSERT INTO applications (client_id, partner_id, name, versions, created_at) \
                    VALUES ($1, $2, $3, $4, $5)";
 
@@ -70,7 +77,9 @@ impl Store {
             .execute(pool)
             .await
             .map(|done| done.rows_affected()))
-        .map_err(StoreError::query("create application", || format!("application {name}")))?;
+        .map_err(StoreError::query("create application", || {
+            format!("application {name}")
+        }))?;
 
         Ok(Application {
             client_id,
@@ -82,7 +91,10 @@ impl Store {
     }
 
     /// The application with this client id, whoever owns it.
-    pub async fn application(&self, client_id: &ClientId) -> Result<Option<Application>, StoreError> {
+    pub async fn application(
+        &self,
+        client_id: &ClientId,
+    ) -> Result<Option<Application>, StoreError> {
         let sql = format!("{SELECT_APPLICATION} WHERE client_id = $1");
         let row: Option<ApplicationRow> = on_pool!(self, pool => sqlx::query_as(&sql)
             .bind(client_id.as_str())
@@ -95,13 +107,16 @@ impl Store {
 
     /// Every application of a partner, oldest first.
     pub async fn applications_of(&self, partner_id: &str) -> Result<Vec<Application>, StoreError> {
-        let sql = format!("{SELECT_APPLICATION} WHERE partner_id = $1 ORDER BY created_at, client_id");
+        let sql =
+            format!("{SELECT_APPLICATION} WHERE partner_id = $1 ORDER BY created_at, client_id");
         let rows: Vec<ApplicationRow> = on_pool!(self, pool => sqlx::query_as(&sql)
             .bind(partner_id)
             .fetch_all(pool)
             .await)
         .map_err(StoreError::query("list applications", String::new))?;
 
-        rows.into_iter().map(ApplicationRow::into_application).collect()
+        rows.into_iter()
+            .map(ApplicationRow::into_application)
+            .collect()
     }
 }

@@ -55,7 +55,10 @@ pub enum StoreError {
 impl StoreError {
     /// Wraps a database error with the operation it interrupted; unique violations become
     /// [`StoreError::Conflict`].
-    pub(crate) fn query(operation: &'static str, what: impl FnOnce() -> String) -> impl FnOnce(sqlx::Error) -> Self {
+    pub(crate) fn query(
+        operation: &'static str,
+        what: impl FnOnce() -> String,
+    ) -> impl FnOnce(sqlx::Error) -> Self {
         move |source| {
             let unique = source
                 .as_database_error()

@@ -18,8 +18,10 @@ struct FleetRow {
 
 impl FleetRow {
     fn into_fleet(self) -> Result<Fleet, StoreError> {
-        let id = FleetId::parse(&self.id)
-            .map_err(|e| StoreError::Corrupt { what: "fleets.id", detail: e.to_string() })?;
+        let id = FleetId::parse(&self.id).map_err(|e| StoreError::Corrupt {
+            what: "fleets.id",
+            detail: e.to_string(),
+        })?;
         Ok(Fleet {
             id,
             partner_id: self.partner_id,
@@ -43,8 +45,10 @@ struct VehicleRow {
 
 impl VehicleRow {
     fn into_vehicle(self) -> Result<Vehicle, StoreError> {
-        let vin = Vin::parse(&self.vin)
-            .map_err(|e| StoreError::Corrupt { what: "vehicles.vin", detail: e.to_string() })?;
+        let vin = Vin::parse(&self.vin).map_err(|e| StoreError::Corrupt {
+            what: "vehicles.vin",
+            detail: e.to_string(),
+        })?;
         Ok(Vehicle {
             id: self.id,
             vin,
@@ -81,7 +85,9 @@ impl Store {
             .execute(pool)
             .await
             .map(|done| done.rows_affected()))
-        .map_err(StoreError::query("create fleet", || format!("fleet {name}")))?;
+        .map_err(StoreError::query("create fleet", || {
+            format!("fleet {name}")
+        }))?;
 
         Ok(Fleet {
             id,
@@ -129,7 +135,10 @@ impl Store {
         })
         .map_err(StoreError::query("list fleets", String::new))?;
 
-        let fleets = rows.into_iter().map(FleetRow::into_fleet).collect::<Result<_, _>>()?;
+        let fleets = rows
+            .into_iter()
+            .map(FleetRow::into_fleet)
+            .collect::<Result<_, _>>()?;
         Ok((fleets, total.max(0) as u64))
     }
 
@@ -205,7 +214,10 @@ impl Store {
         })
         .map_err(StoreError::query("list vehicles", String::new))?;
 
-        let vehicles = rows.into_iter().map(VehicleRow::into_vehicle).collect::<Result<_, _>>()?;
+        let vehicles = rows
+            .into_iter()
+            .map(VehicleRow::into_vehicle)
+            .collect::<Result<_, _>>()?;
         Ok((vehicles, total.max(0) as u64))
     }
 }

@@ -18,8 +18,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::sqlite::SqliteSynchronous;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use time::OffsetDateTime;
 
 pub use error::StoreError;
@@ -78,7 +78,9 @@ impl Store {
         } else if url.starts_with("sqlite:") {
             Pool::Sqlite(connect_sqlite(url).await?)
         } else {
-            return Err(StoreError::UnsupportedUrl { url: redact_url(url) });
+            return Err(StoreError::UnsupportedUrl {
+                url: redact_url(url),
+            });
         };
 
         tracing::debug!(backend = ?backend_of(&pool), "database connected");
@@ -116,7 +118,10 @@ async fn connect_sqlite(url: &str) -> Result<SqlitePool, StoreError> {
     // WAL lets readers run beside the writer; FULL synchronous makes every commit durable
     // across a power cut, not only across a process crash.
     let options = SqliteConnectOptions::from_str(url)
-        .map_err(|source| StoreError::Connect { url: redact_url(url), source })?
+        .map_err(|source| StoreError::Connect {
+            url: redact_url(url),
+            source,
+        })?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
@@ -127,7 +132,10 @@ async fn connect_sqlite(url: &str) -> Result<SqlitePool, StoreError> {
         .max_connections(8)
         .connect_with(options)
         .await
-        .map_err(|source| StoreError::Connect { url: redact_url(url), source })
+        .map_err(|source| StoreError::Connect {
+            url: redact_url(url),
+            source,
+        })
 }
 
 async fn connect_postgres(url: &str) -> Result<PgPool, StoreError> {
@@ -136,7 +144,10 @@ async fn connect_postgres(url: &str) -> Result<PgPool, StoreError> {
         .acquire_timeout(Duration::from_secs(10))
         .connect(url)
         .await
-        .map_err(|source| StoreError::Connect { url: redact_url(url), source })
+        .map_err(|source| StoreError::Connect {
+            url: redact_url(url),
+            source,
+        })
 }
 
 /// The URL without its password, for messages and logs.
@@ -170,7 +181,10 @@ mod tests {
 
     #[test]
     fn redact_url_hides_the_password_only() {
-        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
     }

@@ -17,8 +17,10 @@ struct PartnerRow {
 
 impl PartnerRow {
     fn into_partner(self) -> Result<Partner, StoreError> {
-        let login = Login::parse(&self.login)
-            .map_err(|e| StoreError::Corrupt { what: "partners.login", detail: e.to_string() })?;
+        let login = Login::parse(&self.login).map_err(|e| StoreError::Corrupt {
+            what: "partners.login",
+            detail: e.to_string(),
+        })?;
         Ok(Partner {
             id: self.id,
             login,
@@ -38,7 +40,8 @@ impl Store {
     pub async fn create_partner(&self, new: NewPartner<'_>) -> Result<Partner, StoreError> {
         let id = crate::applications::random_id();
         let now = OffsetDateTime::now_utc();
-        let sql = "INSERT INTO partners (id, login, email, organization, password_hash, created_at) \
+        let sql =
+            "INSERT INTO partners (id, login, email, organization, password_hash, created_at) \
                    VALUES ($1, $2, $3, $4, $5, $6)";
 
         on_pool!(self, pool => sqlx::query(sql)
@@ -51,7 +54,9 @@ impl Store {
             .execute(pool)
             .await
             .map(|done| done.rows_affected()))
-        .map_err(StoreError::query("create partner", || format!("partner {}", new.login)))?;
+        .map_err(StoreError::query("create partner", || {
+            format!("partner {}", new.login)
+        }))?;
 
         Ok(Partner {
             id,
@@ -91,6 +96,21 @@ impl Store {
     pub async fn require_partner(&self, login: &Login) -> Result<Partner, StoreError> {
         self.partner_by_login(login)
             .await?
-            .ok_or_else(|| StoreError::NotFound { what: format!("partner {login}") })
+            .ok_or_else(|| StoreError::NotFound {
+                what: format!("partner {login}"),
+            })
+    }
+}
+
+impl Store {
+    /// Every partner, by login.
+    pub async fn partners(&self) -> Result<Vec<Partner>, StoreError> {
+        let sql = format!("{SELECT_PARTNER} ORDER BY login");
+        let rows: Vec<PartnerRow> = on_pool!(self, pool => sqlx::query_as(&sql)
+            .fetch_all(pool)
+            .await)
+        .map_err(StoreError::query("list partners", String::new))?;
+
+        rows.into_iter().map(PartnerRow::into_partner).collect()
     }
 }

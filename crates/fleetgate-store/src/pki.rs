@@ -25,7 +25,10 @@ struct CsrRow {
 
 impl CsrRow {
     fn into_request(self) -> Result<CsrRequest, StoreError> {
-        let corrupt = |detail: String| StoreError::Corrupt { what: "csr_requests", detail };
+        let corrupt = |detail: String| StoreError::Corrupt {
+            what: "csr_requests",
+            detail,
+        };
         let status = CsrStatus::parse(&self.status)
             .ok_or_else(|| corrupt(format!("unknown status {}", self.status)))?;
         let login = Login::parse(&self.login).map_err(|e| corrupt(e.to_string()))?;
@@ -61,8 +64,10 @@ struct CertificateRow {
 
 impl CertificateRow {
     fn into_certificate(self) -> Result<Certificate, StoreError> {
-        let login = Login::parse(&self.login)
-            .map_err(|e| StoreError::Corrupt { what: "certificates", detail: e.to_string() })?;
+        let login = Login::parse(&self.login).map_err(|e| StoreError::Corrupt {
+            what: "certificates",
+            detail: e.to_string(),
+        })?;
         Ok(Certificate {
             serial: self.serial,
             partner_id: self.partner_id,
@@ -127,10 +132,12 @@ impl Store {
     }
 
     /// CSR requests, oldest first, optionally only those with one status.
-    pub async fn csr_requests(&self, status: Option<CsrStatus>) -> Result<Vec<CsrRequest>, StoreError> {
-        let sql = format!(
-            "{SELECT_CSR} WHERE ($1 = '' OR r.status = $1) ORDER BY r.created_at, r.id"
-        );
+    pub async fn csr_requests(
+        &self,
+        status: Option<CsrStatus>,
+    ) -> Result<Vec<CsrRequest>, StoreError> {
+        let sql =
+            format!("{SELECT_CSR} WHERE ($1 = '' OR r.status = $1) ORDER BY r.created_at, r.id");
         let filter = status.map(CsrStatus::as_str).unwrap_or("");
         let rows: Vec<CsrRow> = on_pool!(self, pool => sqlx::query_as(&sql)
             .bind(filter)
@@ -155,7 +162,9 @@ impl Store {
         .map_err(StoreError::query("reject CSR", String::new))?;
 
         if updated == 0 {
-            return Err(StoreError::NotFound { what: format!("pending CSR {id}") });
+            return Err(StoreError::NotFound {
+                what: format!("pending CSR {id}"),
+            });
         }
         Ok(())
     }
@@ -224,7 +233,9 @@ impl Store {
             .await)
         .map_err(StoreError::query("list certificates", String::new))?;
 
-        rows.into_iter().map(CertificateRow::into_certificate).collect()
+        rows.into_iter()
+            .map(CertificateRow::into_certificate)
+            .collect()
     }
 
     /// Revokes a certificate. Revoking one already revoked keeps the first reason.
@@ -241,7 +252,9 @@ impl Store {
         .map_err(StoreError::query("revoke certificate", String::new))?;
 
         if updated == 0 && self.certificate(serial).await?.is_none() {
-            return Err(StoreError::NotFound { what: format!("certificate {serial}") });
+            return Err(StoreError::NotFound {
+                what: format!("certificate {serial}"),
+            });
         }
         Ok(())
     }

@@ -74,7 +74,10 @@ async fn csr_status(
     // Another partner's request is answered exactly like a missing one.
     let request = state.store().csr_request(&id).await?;
     let Some(request) = request.filter(|r| r.partner_id == partner.id) else {
-        return Err(ApiError::new(ErrorCode::NotFound, format!("no CSR request {id} for {}", partner.login)));
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("no CSR request {id} for {}", partner.login),
+        ));
     };
 
     Ok(Json(csr_view(&state, &partner, &request).await?))
@@ -123,7 +126,10 @@ async fn check_current_certificate(
     let Some(issued) = issued.filter(|c| c.partner_id == partner.id) else {
         return Err(ApiError::new(
             ErrorCode::CertificateLoginMismatch,
-            format!("the certificate presented was not issued to {}", partner.login),
+            format!(
+                "the certificate presented was not issued to {}",
+                partner.login
+            ),
         ));
     };
     if issued.revoked_at.is_some() {
@@ -140,7 +146,13 @@ fn check_csr_media_type(headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Ok(());
     };
-    let media = value.to_str().unwrap_or("").split(';').next().unwrap_or("").trim();
+    let media = value
+        .to_str()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim();
     let accepted = [
         "application/pkcs10",
         "text/plain",
@@ -163,9 +175,11 @@ async fn csr_view(
     request: &CsrRequest,
 ) -> Result<CsrView, ApiError> {
     let certificate = match (&request.status, &request.certificate_serial) {
-        (CsrStatus::Issued, Some(serial)) => {
-            state.store().certificate(serial).await?.map(|c| c.certificate_pem)
-        }
+        (CsrStatus::Issued, Some(serial)) => state
+            .store()
+            .certificate(serial)
+            .await?
+            .map(|c| c.certificate_pem),
         _ => None,
     };
     let applications = state.store().applications_of(&partner.id).await?;

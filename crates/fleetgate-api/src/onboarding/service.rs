@@ -59,8 +59,18 @@ pub struct CertificateService {
 
 impl CertificateService {
     /// Assembles the service.
-    pub fn new(ca: CertificateAuthority, store: Store, mailer: Mailer, policy: IssuancePolicy) -> Self {
-        Self { ca: Arc::new(ca), store, mailer, policy }
+    pub fn new(
+        ca: CertificateAuthority,
+        store: Store,
+        mailer: Mailer,
+        policy: IssuancePolicy,
+    ) -> Self {
+        Self {
+            ca: Arc::new(ca),
+            store,
+            mailer,
+            policy,
+        }
     }
 
     /// The partner CA certificate, PEM.
@@ -86,7 +96,9 @@ impl CertificateService {
         tracing::info!(csr.id = %id, partner.login = %partner.login, "CSR received");
 
         if self.policy.auto_approve {
-            self.approve(&id).await.map_err(|e| ApiError::internal(error_chain(&e)))?;
+            self.approve(&id)
+                .await
+                .map_err(|e| ApiError::internal(error_chain(&e)))?;
         }
         self.require_request(&id).await
     }
@@ -99,9 +111,16 @@ impl CertificateService {
         };
 
         let validated = fleetgate_pki::validate_csr(request.csr_pem.as_bytes(), &request.login)
-            .map_err(|e| IssueError::Invalid { id: id.to_owned(), reason: e.to_string() })?;
-        let issued = self.ca.sign_client_csr(&validated, self.policy.validity_days)?;
-        self.store.record_certificate(new_certificate(&issued, &request.partner_id, Some(id))).await?;
+            .map_err(|e| IssueError::Invalid {
+                id: id.to_owned(),
+                reason: e.to_string(),
+            })?;
+        let issued = self
+            .ca
+            .sign_client_csr(&validated, self.policy.validity_days)?;
+        self.store
+            .record_certificate(new_certificate(&issued, &request.partner_id, Some(id)))
+            .await?;
         tracing::info!(csr.id = %id, certificate.serial = %issued.serial_hex, "certificate issued");
 
         self.notify_issued(&request).await;
@@ -110,10 +129,13 @@ impl CertificateService {
 
     /// Rejects a pending CSR with a reason the partner will read.
     pub async fn reject(&self, id: &str, reason: &str) -> Result<(), IssueError> {
-        self.store.reject_csr(id, reason).await.map_err(|e| match e {
-            StoreError::NotFound { .. } => IssueError::NotPending(id.to_owned()),
-            other => IssueError::Store(other),
-        })?;
+        self.store
+            .reject_csr(id, reason)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound { .. } => IssueError::NotPending(id.to_owned()),
+                other => IssueError::Store(other),
+            })?;
         tracing::info!(csr.id = %id, "CSR rejected");
         Ok(())
     }
@@ -135,7 +157,9 @@ impl CertificateService {
             .ca
             .sign_client_csr(&validated, self.policy.validity_days)
             .map_err(|e| ApiError::internal(error_chain(&e)))?;
-        self.store.record_certificate(new_certificate(&issued, &partner.id, Some(&id))).await?;
+        self.store
+            .record_certificate(new_certificate(&issued, &partner.id, Some(&id)))
+            .await?;
         tracing::info!(
             csr.id = %id,
             certificate.serial = %issued.serial_hex,
@@ -150,7 +174,10 @@ impl CertificateService {
 
     /// The link a partner follows to download what a CSR produced.
     pub fn download_url(&self, csr_id: &str) -> String {
-        format!("{}/onboarding/v1/csr/{csr_id}", self.policy.public_url.trim_end_matches('/'))
+        format!(
+            "{}/onboarding/v1/csr/{csr_id}",
+            self.policy.public_url.trim_end_matches('/')
+        )
     }
 
     async fn require_request(&self, id: &str) -> Result<CsrRequest, ApiError> {
@@ -162,13 +189,19 @@ impl CertificateService {
 
     async fn notify_issued(&self, request: &CsrRequest) {
         let client_ids = match self.store.applications_of(&request.partner_id).await {
-            Ok(apps) => apps.into_iter().map(|a| String::from(a.client_id)).collect(),
+            Ok(apps) => apps
+                .into_iter()
+                .map(|a| String::from(a.client_id))
+                .collect(),
             Err(error) => {
                 tracing::warn!(error = %error_chain(&error), "cannot list client ids for e-mail");
                 Vec::new()
             }
         };
-        let ca_url = format!("{}/onboarding/v1/ca.pem", self.policy.public_url.trim_end_matches('/'));
+        let ca_url = format!(
+            "{}/onboarding/v1/ca.pem",
+            self.policy.public_url.trim_end_matches('/')
+        );
         let mail = certificate_issued_mail(
             &request.email,
             request.login.as_str(),
@@ -204,7 +237,10 @@ fn to_pem(csr: &ValidatedCsr) -> String {
         .chunks(64)
         .map(|chunk| std::str::from_utf8(chunk).unwrap_or_default())
         .collect();
-    format!("-----BEGIN CERTIFICATE REQUEST-----\n{}\n-----END CERTIFICATE REQUEST-----\n", lines.join("\n"))
+    format!(
+        "-----BEGIN CERTIFICATE REQUEST-----\n{}\n-----END CERTIFICATE REQUEST-----\n",
+        lines.join("\n")
+    )
 }
 
 fn new_certificate<'a>(

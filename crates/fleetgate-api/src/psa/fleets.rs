@@ -32,10 +32,24 @@ pub async fn list_fleets(
         .fleets_of(&caller.partner_id, page_request.offset, page_request.size)
         .await?;
 
-    let links = links(request.headers(), &caller, &params);
-    let items = fleets.iter().map(|fleet| fleet_json(fleet, &links)).collect();
-    let page = Page { items, total, request: page_request };
-    let body = hal::collection("fleets", &page, "/fleets", &links, state.page_key(), &fingerprint);
+    let links = links(&request, &caller, &params);
+    let items = fleets
+        .iter()
+        .map(|fleet| fleet_json(fleet, &links))
+        .collect();
+    let page = Page {
+        items,
+        total,
+        request: page_request,
+    };
+    let body = hal::collection(
+        "fleets",
+        &page,
+        "/fleets",
+        &links,
+        state.page_key(),
+        &fingerprint,
+    );
     Ok(hal_response(request.headers(), body))
 }
 
@@ -49,7 +63,7 @@ pub async fn fleet(
     let fleet = owned_fleet(&state, &caller, &fid).await?;
     let params = QueryParams::parse(request.uri().query());
 
-    let links = links(request.headers(), &caller, &params);
+    let links = links(&request, &caller, &params);
     Ok(hal_response(request.headers(), fleet_json(&fleet, &links)))
 }
 
@@ -76,28 +90,51 @@ pub async fn list_vehicles(
     let page_request = page_request(&state, &params, &fingerprint)?;
     let (vehicles, total) = state
         .store()
-        .vehicles_of_fleet(&fleet.id, prefix.as_deref(), page_request.offset, page_request.size)
+        .vehicles_of_fleet(
+            &fleet.id,
+            prefix.as_deref(),
+            page_request.offset,
+            page_request.size,
+        )
         .await?;
 
-    let links = links(request.headers(), &caller, &params);
+    let links = links(&request, &caller, &params);
     let items = vehicles
         .iter()
         .map(|vehicle| vehicle_json(vehicle, &fleet, &extensions, &links))
         .collect();
-    let page = Page { items, total, request: page_request };
+    let page = Page {
+        items,
+        total,
+        request: page_request,
+    };
     let path = format!("/fleets/{}/vehicles", fleet.id);
-    let body = hal::collection("vehicles", &page, &path, &links, state.page_key(), &fingerprint);
+    let body = hal::collection(
+        "vehicles",
+        &page,
+        &path,
+        &links,
+        state.page_key(),
+        &fingerprint,
+    );
     Ok(hal_response(request.headers(), body))
 }
 
 /// The fleet `fid` if the caller owns it; another partner's fleet is answered exactly like
 /// a fleet that does not exist.
 async fn owned_fleet(state: &AppState, caller: &Caller, fid: &str) -> Result<Fleet, ApiError> {
-    let not_found = || ApiError::new(ErrorCode::NotFound, format!("no fleet {fid} for {}", caller.login));
+    let not_found = || {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!("no fleet {fid} for {}", caller.login),
+        )
+    };
 
     let id = FleetId::parse(fid).map_err(|_| not_found())?;
     let fleet = state.store().fleet(&id).await?;
-    fleet.filter(|f| f.partner_id == caller.partner_id).ok_or_else(not_found)
+    fleet
+        .filter(|f| f.partner_id == caller.partner_id)
+        .ok_or_else(not_found)
 }
 
 fn page_request(
@@ -130,8 +167,15 @@ fn vehicle_extensions(params: &QueryParams) -> Result<Vec<String>, ApiError> {
     Ok(wanted)
 }
 
-fn links<'a>(headers: &HeaderMap, caller: &'a Caller, params: &'a QueryParams) -> Links<'a> {
-    Links::new(headers, caller.version.as_str(), params.kept_for_links(), caller.client_id.as_str())
+fn links<'a>(request: &Request, caller: &'a Caller, params: &'a QueryParams) -> Links<'a> {
+    let kept = params.kept_for_links();
+    Links::new(
+        request.uri(),
+        request.headers(),
+        caller.version.as_str(),
+        kept,
+        caller.client_id.as_str(),
+    )
 }
 
 fn fleet_json(fleet: &Fleet, links: &Links<'_>) -> Value {
@@ -152,7 +196,12 @@ fn fleet_json(fleet: &Fleet, links: &Links<'_>) -> Value {
     object
 }
 
-fn vehicle_json(vehicle: &Vehicle, fleet: &Fleet, extensions: &[String], links: &Links<'_>) -> Value {
+fn vehicle_json(
+    vehicle: &Vehicle,
+    fleet: &Fleet,
+    extensions: &[String],
+    links: &Links<'_>,
+) -> Value {
     let base = format!("/fleets/{}/vehicles/{}", fleet.id, vehicle.id);
     let mut object = json!({
         "_links": {
@@ -169,7 +218,10 @@ fn vehicle_json(vehicle: &Vehicle, fleet: &Fleet, extensions: &[String], links: 
     }
 
     let mut embedded = Map::new();
-    let brand = vehicle.brand.clone().or_else(|| brand_of_vin(vehicle.vin.as_str()));
+    let brand = vehicle
+        .brand
+        .clone()
+        .or_else(|| brand_of_vin(vehicle.vin.as_str()));
     if let (true, Some(brand)) = (extensions.iter().any(|e| e == "branding"), brand) {
         embedded.insert("branding".into(), json!({ "brand": brand }));
     }
@@ -198,13 +250,18 @@ fn brand_of_vin(vin: &str) -> Option<String> {
 /// A HAL body with the media type the client asked for: `application/hal+json` unless it
 /// accepts only `application/json`.
 pub fn hal_response(request_headers: &HeaderMap, body: Value) -> Response {
-    let accept = request_headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let accept = request_headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let media = if accept.contains("application/json") && !accept.contains("hal+json") {
         "application/json"
     } else {
         "application/hal+json"
     };
     let mut response = axum::Json(body).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
     response
 }

@@ -4,7 +4,7 @@
 //! parameters of the request (the `client_id` among them), so that a link followed with the
 //! same certificate and credentials works as is.
 
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, Uri};
 use fleetgate_core::paging::QueryFingerprint;
 use fleetgate_core::{Page, PageRequest, PageTokenKey};
 use serde_json::{json, Map, Value};
@@ -18,19 +18,30 @@ pub struct Links<'a> {
 }
 
 impl<'a> Links<'a> {
-    /// Links for a request that came with these headers, to API `version`.
+    /// Links for a request to API `version` that named the server as `uri` (HTTP/2) or
+    /// `headers`' `Host` (HTTP/1.1) shows.
     pub fn new(
+        uri: &Uri,
         headers: &HeaderMap,
         version: &'a str,
         kept: Vec<(&'a str, &'a str)>,
         client_id: &'a str,
     ) -> Self {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .filter(|h| h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
+        let host = uri
+            .authority()
+            .map(|a| a.as_str())
+            .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()))
+            .filter(|h| {
+                h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+            })
             .unwrap_or("localhost");
-        Self { base: format!("https://{host}"), version, kept, client_id }
+        Self {
+            base: format!("https://{host}"),
+            version,
+            kept,
+            client_id,
+        }
     }
 
     /// `{"href": ...}` for a resource path below `/connectedcar/{version}`, carrying only
@@ -73,15 +84,24 @@ pub fn collection(
     };
 
     let mut link_map = Map::new();
-    link_map.insert("self".into(), links.page(path, token(page.request).as_deref()));
-    link_map.insert("first".into(), links.page(path, token(page.first()).as_deref()));
+    link_map.insert(
+        "self".into(),
+        links.page(path, token(page.request).as_deref()),
+    );
+    link_map.insert(
+        "first".into(),
+        links.page(path, token(page.first()).as_deref()),
+    );
     if let Some(prev) = page.prev() {
         link_map.insert("prev".into(), links.page(path, token(prev).as_deref()));
     }
     if let Some(next) = page.next() {
         link_map.insert("next".into(), links.page(path, token(next).as_deref()));
     }
-    link_map.insert("last".into(), links.page(path, token(page.last()).as_deref()));
+    link_map.insert(
+        "last".into(),
+        links.page(path, token(page.last()).as_deref()),
+    );
 
     json!({
         "_links": link_map,

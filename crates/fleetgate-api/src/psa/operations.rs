@@ -84,12 +84,18 @@ operations! {
 
 /// The operations whose path template matches `path` (below `/connectedcar/{version}`).
 pub fn matching(path: &str) -> Vec<Operation> {
-    all().into_iter().filter(|op| template_matches(op.path, path)).collect()
+    all()
+        .into_iter()
+        .filter(|op| template_matches(op.path, path))
+        .collect()
 }
 
 fn template_matches(template: &str, path: &str) -> bool {
     let mut expected = template.trim_matches('/').split('/');
-    let mut actual = path.trim_end_matches('/').trim_start_matches('/').split('/');
+    let mut actual = path
+        .trim_end_matches('/')
+        .trim_start_matches('/')
+        .split('/');
     loop {
         match (expected.next(), actual.next()) {
             (None, None) => return true,
@@ -110,7 +116,10 @@ mod tests {
 
     #[test]
     fn templates_match_concrete_paths_segment_by_segment() {
-        assert!(template_matches("/fleets/{fid}/alerts", "/fleets/abc/alerts"));
+        assert!(template_matches(
+            "/fleets/{fid}/alerts",
+            "/fleets/abc/alerts"
+        ));
         assert!(!template_matches("/fleets/{fid}/alerts", "/fleets//alerts"));
         assert!(!template_matches("/fleets/{fid}", "/fleets/abc/alerts"));
         assert_eq!(matching("/fleets/x/monitors/y").len(), 3);

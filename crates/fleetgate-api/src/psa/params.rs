@@ -22,10 +22,16 @@ impl QueryParams {
 
     /// A parameter that may appear at most once.
     pub fn single(&self, name: &str) -> Result<Option<&str>, ApiError> {
-        let mut values = self.pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let mut values = self
+            .pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str());
         let first = values.next();
         if values.next().is_some() {
-            return Err(ApiError::parameter(format!("{name} must be given at most once")));
+            return Err(ApiError::parameter(format!(
+                "{name} must be given at most once"
+            )));
         }
         Ok(first)
     }
@@ -61,7 +67,9 @@ pub fn locale(params: &QueryParams) -> Result<Option<String>, ApiError> {
     let region = parts.next();
     let valid = (2..=3).contains(&language.len())
         && language.chars().all(|c| c.is_ascii_alphabetic())
-        && region.is_none_or(|r| (2..=3).contains(&r.len()) && r.chars().all(|c| c.is_ascii_alphanumeric()))
+        && region.is_none_or(|r| {
+            (2..=3).contains(&r.len()) && r.chars().all(|c| c.is_ascii_alphanumeric())
+        })
         && parts.next().is_none();
     if !valid {
         return Err(ApiError::parameter(format!(
@@ -77,9 +85,8 @@ pub fn vin_prefix(params: &QueryParams) -> Result<Option<String>, ApiError> {
     let Some(value) = params.single("vinPrefix")? else {
         return Ok(None);
     };
-    let valid_char = |c: char| {
-        (c.is_ascii_digit() || c.is_ascii_uppercase()) && !matches!(c, 'I' | 'O' | 'Q')
-    };
+    let valid_char =
+        |c: char| (c.is_ascii_digit() || c.is_ascii_uppercase()) && !matches!(c, 'I' | 'O' | 'Q');
     if value.is_empty() || value.len() > 17 || !value.chars().all(valid_char) {
         return Err(ApiError::parameter(format!(
             "vinPrefix '{value}' is not the start of a VIN: expected 1 to 17 digits or capital \
@@ -96,7 +103,10 @@ mod tests {
     #[test]
     fn lists_accept_repeated_and_comma_forms() {
         let params = QueryParams::parse(Some("extension=branding&extension=pictures,branding"));
-        assert_eq!(params.list("extension"), ["branding", "pictures", "branding"]);
+        assert_eq!(
+            params.list("extension"),
+            ["branding", "pictures", "branding"]
+        );
     }
 
     #[test]

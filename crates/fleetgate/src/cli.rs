@@ -1,0 +1,280 @@
+//! The command line: every command and option, with the help texts `--help` prints.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// fleetgate: a self-hostable connected-fleet B2B API platform, compatible with the
+/// Groupe PSA / Stellantis "Web API for fleet owner" v3.
+///
+/// Start with `fleetgate demo` for a populated platform, or `fleetgate init` then
+/// `fleetgate serve` for your own.
+#[derive(Debug, Parser)]
+#[command(name = "fleetgate", version, propagate_version = true)]
+pub struct Cli {
+    /// Where the configuration, database, CA and server certificate live.
+    #[arg(long, global = true, env = "FLEETGATE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Database to use instead of the configured one: sqlite://PATH or postgres://...
+    #[arg(
+        long,
+        global = true,
+        env = "FLEETGATE_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every command.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a data dir: configuration, database, partner CA and server certificate.
+    Init(InitArgs),
+    /// Run the server: onboarding API and mutual-TLS API gateway on one HTTPS port.
+    Serve(ServeArgs),
+    /// Bring up a populated demo platform in ./fleetgate-demo and serve it.
+    Demo(DemoArgs),
+    /// Manage partners (MZP logins).
+    #[command(subcommand)]
+    Partner(PartnerCommand),
+    /// Manage applications (client ids).
+    #[command(subcommand)]
+    App(AppCommand),
+    /// Manage fleets.
+    #[command(subcommand)]
+    Fleet(FleetCommand),
+    /// Manage the vehicles of fleets.
+    #[command(subcommand)]
+    Vehicle(VehicleCommand),
+    /// Review certificate signing requests submitted by partners.
+    #[command(subcommand)]
+    Csr(CsrCommand),
+    /// List and revoke issued client certificates.
+    #[command(subcommand)]
+    Cert(CertCommand),
+}
+
+/// Output format shared by the commands that create or list.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct OutputArgs {
+    /// Print one JSON document on stdout instead of text for people.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `fleetgate init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Host name or IP address the server certificate is valid for (repeat for several).
+    #[arg(long = "host", value_name = "NAME", default_values = ["localhost", "127.0.0.1"])]
+    pub hosts: Vec<String>,
+
+    /// The address `serve` listens on, written to the configuration.
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    pub listen: SocketAddr,
+
+    /// Sign CSRs that pass validation without waiting for an operator.
+    #[arg(long)]
+    pub auto_approve: bool,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `fleetgate serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default: the configuration's, 127.0.0.1:8443). Port 0 picks a
+    /// free port; the log line says which.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+}
+
+/// `fleetgate demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8443", value_name = "ADDR")]
+    pub listen: SocketAddr,
+
+    /// Set everything up, print the curl command, and exit instead of serving.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+/// `fleetgate partner ...`.
+#[derive(Debug, Subcommand)]
+pub enum PartnerCommand {
+    /// Create a partner; without --password-stdin a strong password is generated and shown once.
+    Create(PartnerCreateArgs),
+    /// List partners.
+    List(OutputArgs),
+}
+
+/// `fleetgate partner create`.
+#[derive(Debug, Args)]
+pub struct PartnerCreateArgs {
+    /// The partner's login: MZP followed by digits, e.g. MZP123456.
+    pub login: String,
+    /// Contact e-mail address.
+    #[arg(long)]
+    pub email: String,
+    /// Organization name.
+    #[arg(long)]
+    pub organization: String,
+    /// Read the password from the first line of standard input instead of generating one.
+    #[arg(long)]
+    pub password_stdin: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `fleetgate app ...`.
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Create an application (client id) for a partner.
+    Create(AppCreateArgs),
+    /// List a partner's applications.
+    List(LoginArgs),
+}
+
+/// An API version to subscribe to.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum VersionArg {
+    /// Delegation publique.
+    V2,
+    /// Connected fleet / TMTS / UBI.
+    V3,
+}
+
+/// `fleetgate app create`.
+#[derive(Debug, Args)]
+pub struct AppCreateArgs {
+    /// The owning partner's login.
+    pub login: String,
+    /// A name for the application.
+    #[arg(long)]
+    pub name: String,
+    /// API version it may call (repeat for both; default v3).
+    #[arg(long = "version", value_enum)]
+    pub versions: Vec<VersionArg>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// A partner login and the output format.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The partner's login.
+    pub login: String,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `fleetgate fleet ...`.
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Create a fleet owned by a partner.
+    Create(FleetCreateArgs),
+    /// List a partner's fleets.
+    List(LoginArgs),
+}
+
+/// `fleetgate fleet create`.
+#[derive(Debug, Args)]
+pub struct FleetCreateArgs {
+    /// The owning partner's login.
+    pub login: String,
+    /// The fleet's name.
+    #[arg(long)]
+    pub name: String,
+    /// An optional description.
+    #[arg(long)]
+    pub description: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `fleetgate vehicle ...`.
+#[derive(Debug, Subcommand)]
+pub enum VehicleCommand {
+    /// Add vehicles (17-character VINs) to a fleet.
+    Add(VehicleAddArgs),
+}
+
+/// `fleetgate vehicle add`.
+#[derive(Debug, Args)]
+pub struct VehicleAddArgs {
+    /// The fleet id.
+    pub fleet_id: String,
+    /// VINs to add.
+    #[arg(required = true)]
+    pub vins: Vec<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// A CSR status filter.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CsrStatusArg {
+    /// Waiting for a decision.
+    Pending,
+    /// Signed.
+    Issued,
+    /// Refused.
+    Rejected,
+}
+
+/// `fleetgate csr ...`.
+#[derive(Debug, Subcommand)]
+pub enum CsrCommand {
+    /// List certificate signing requests.
+    List {
+        /// Only those with this status.
+        #[arg(long, value_enum)]
+        status: Option<CsrStatusArg>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Approve a pending CSR: sign it and notify the partner.
+    Approve {
+        /// The CSR request id.
+        id: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Reject a pending CSR with a reason the partner will read.
+    Reject {
+        /// The CSR request id.
+        id: String,
+        /// Why it is refused.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+/// `fleetgate cert ...`.
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// List issued client certificates.
+    List(OutputArgs),
+    /// Revoke a certificate; a running server refuses it within seconds.
+    Revoke {
+        /// The certificate's serial number (hex, as `cert list` shows it).
+        serial: String,
+        /// Why it is revoked.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
