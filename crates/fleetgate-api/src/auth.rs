@@ -113,6 +113,8 @@ pub async fn authenticate_partner(
 }
 
 /// Checks a login and password against the store.
+// LIMITATION: failed attempts are not rate-limited per login or per address; the onboarding
+// routes check passwords without a client certificate, so guesses are bounded only by argon2.
 async fn verify_credentials(
     state: &AppState,
     credentials: BasicCredentials,

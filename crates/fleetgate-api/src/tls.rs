@@ -81,6 +81,8 @@ pub fn server_config(material: &TlsMaterial<'_>) -> Result<Arc<ServerConfig>, Tl
     Ok(Arc::new(config))
 }
 
+// LIMITATION: no CRL is consulted or published; revocation is enforced after the handshake
+// from the database (see `auth`), so a revoked certificate still completes the handshake.
 fn client_verifier(
     ca_pem: &str,
     provider: Arc<CryptoProvider>,
