@@ -292,7 +292,10 @@ fn version_of_path(path: &str) -> Result<ApiVersion, ApiError> {
     segment.parse().map_err(|_| {
         ApiError::new(
             ErrorCode::NotFound,
-            format!("unknown API version '{segment}': the base path is /connectedcar/v3 or /connectedcar/v2"),
+            format!(
+                "unknown API version '{segment}': the base path is /connectedcar/v3 or \
+                 /connectedcar/v2"
+            ),
         )
     })
 }

@@ -9,6 +9,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use fleetgate_core::ErrorCode;
 use serde::Serialize;
+use time::format_description::BorrowedFormatItem;
 use time::OffsetDateTime;
 
 /// A refusal or failure answered to the caller.
@@ -89,7 +90,8 @@ impl IntoResponse for ApiError {
 
         if status.is_server_error() {
             let detail = self.internal.as_deref().unwrap_or(&self.message);
-            tracing::error!(error.uuid = %uuid, error.code = self.code.code(), detail, "request failed");
+            let code = self.code.code();
+            tracing::error!(error.uuid = %uuid, error.code = code, detail, "request failed");
         } else {
             tracing::debug!(error.uuid = %uuid, error.code = self.code.code(), "request refused");
         }
@@ -114,7 +116,7 @@ impl IntoResponse for ApiError {
 /// RFC 3339 in UTC with exactly three decimals, as the reference writes times
 /// (`2020-01-01T00:00:00.000Z`).
 pub fn timestamp(at: OffsetDateTime) -> String {
-    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
+    const FORMAT: &[BorrowedFormatItem<'_>] = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
     );
     at.to_offset(time::UtcOffset::UTC)

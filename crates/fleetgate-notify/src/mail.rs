@@ -216,7 +216,8 @@ pub fn certificate_issued_mail(
     let body = format!(
         "Hello,\n\n\
          The certification authority has signed the certificate requested for {login}.\n\n\
-         Download your certificate (authenticate with your login and password):\n  {download_url}\n\n\
+         Download your certificate (authenticate with your login and password):\n  \
+         {download_url}\n\n\
          Platform CA certificate, to verify the server:\n  {ca_url}\n\n\
          Your client id(s), to send as the client_id query parameter:\n{ids}\n\n\
          Keep your private key secret. To renew the certificate before it expires, send a \

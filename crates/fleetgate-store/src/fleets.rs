@@ -153,7 +153,8 @@ impl Store {
                              ON CONFLICT (fleet_id, vehicle_id) DO NOTHING";
 
         let added = on_pool!(self, pool => {
-            let mut tx = pool.begin().await.map_err(StoreError::query("add vehicles", String::new))?;
+            let failed = || StoreError::query("add vehicles", String::new);
+            let mut tx = pool.begin().await.map_err(failed())?;
             let mut added = 0;
             for vin in vins {
                 sqlx::query(insert_vehicle)
@@ -162,17 +163,17 @@ impl Store {
                     .bind(now)
                     .execute(&mut *tx)
                     .await
-                    .map_err(StoreError::query("add vehicles", String::new))?;
+                    .map_err(failed())?;
                 added += sqlx::query(insert_member)
                     .bind(fleet.as_str())
                     .bind(vin.as_str())
                     .bind(now)
                     .execute(&mut *tx)
                     .await
-                    .map_err(StoreError::query("add vehicles", String::new))?
+                    .map_err(failed())?
                     .rows_affected();
             }
-            tx.commit().await.map_err(StoreError::query("add vehicles", String::new))?;
+            tx.commit().await.map_err(failed())?;
             added
         });
 

@@ -173,7 +173,8 @@ impl Config {
         text.push_str(
             "\n# To send e-mails, add:\n# [smtp]\n# host = \"smtp.example.com\"\n# port = 587\n\
              # security = \"starttls\"   # none | starttls | tls\n\
-             # from = \"fleetgate <noreply@example.com>\"\n# username = \"...\"\n# password = \"...\"\n",
+             # from = \"fleetgate <noreply@example.com>\"\n\
+             # username = \"...\"\n# password = \"...\"\n",
         );
         write_private(path, text.as_bytes())
     }
@@ -271,7 +272,8 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_refused() {
-        let text = "listen = \"127.0.0.1:1\"\npublic_url = \"https://a\"\ndatabase_url = \"sqlite://x\"\nlisen = 1\n";
+        let text = "listen = \"127.0.0.1:1\"\npublic_url = \"https://a\"\n\
+                    database_url = \"sqlite://x\"\nlisen = 1\n";
         assert!(toml::from_str::<Config>(text).is_err());
     }
 }

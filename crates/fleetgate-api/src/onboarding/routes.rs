@@ -165,7 +165,10 @@ fn check_csr_media_type(headers: &HeaderMap) -> Result<(), ApiError> {
     }
     Err(ApiError::new(
         ErrorCode::UnsupportedMediaType,
-        format!("Content-Type '{media}' is not accepted: send the PEM CSR as application/pkcs10 or text/plain"),
+        format!(
+            "Content-Type '{media}' is not accepted: send the PEM CSR as application/pkcs10 \
+             or text/plain"
+        ),
     ))
 }
 

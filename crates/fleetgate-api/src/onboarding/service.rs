@@ -224,7 +224,8 @@ pub(crate) fn client_id_strings(ids: impl IntoIterator<Item = ClientId>) -> Vec<
 
 fn validate(csr: &[u8], partner: &Partner) -> Result<ValidatedCsr, ApiError> {
     fleetgate_pki::validate_csr(csr, &partner.login).map_err(|rejection| {
-        tracing::debug!(partner.login = %partner.login, csr.field = rejection.field.code(), "CSR refused");
+        let field = rejection.field.code();
+        tracing::debug!(partner.login = %partner.login, csr.field = field, "CSR refused");
         ApiError::new(ErrorCode::InvalidCsr, rejection.to_string())
     })
 }

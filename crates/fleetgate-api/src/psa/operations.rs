@@ -64,11 +64,13 @@ operations! {
     GET "/fleets/{fid}/vehicles/{vid}/trips" "getTripsByVehicle" false;
     GET "/fleets/{fid}/trips" "getFleetTrips" false;
     GET "/fleets/{fid}/vehicles/{vid}/trips/{tid}" "getFleetTripByVehicle" false;
-    GET "/fleets/{fid}/vehicles/{vid}/trips/{tid}/collisions" "getTripCollisionsByTripAndVehicle" false;
+    GET "/fleets/{fid}/vehicles/{vid}/trips/{tid}/collisions"
+        "getTripCollisionsByTripAndVehicle" false;
     GET "/fleets/{fid}/collisions" "getFleetTripCollisions" false;
     GET "/fleets/{fid}/collisions/{cid}" "getCollisionsById" false;
     GET "/fleets/{fid}/vehicles/{vid}/trips/{tid}/alerts" "getFleetTripAlertByVehicle" false;
-    GET "/fleets/{fid}/vehicles/{vid}/trips/{tid}/alerts/{aid}" "getFleetTripAlertByVehicleById" false;
+    GET "/fleets/{fid}/vehicles/{vid}/trips/{tid}/alerts/{aid}"
+        "getFleetTripAlertByVehicleById" false;
     GET "/fleets/{fid}/vehicles/{vid}/trips/{tid}/wayPoints" "getPathForTrip" false;
     GET "/fleets/{fid}/vehicles/{vid}/trips/{tid}/telemetry" "getTelemetryForTripByVehicle" false;
     GET "/fleets/{fid}/remote/callbacks" "getFleetRemotes" false;
@@ -79,7 +81,8 @@ operations! {
     PUT "/fleets/{fid}/remote/callbacks/{cbid}/status" "setFleeRemoteCallbackStatus" false;
     POST "/fleets/{fid}/vehicles/{vid}/callbacks/{cbid}/remotes" "sendRemoteToVhl" false;
     GET "/fleets/{fid}/vehicles/{vid}/callbacks/{cbid}/remotes" "getRemoteRequestsForVhl" false;
-    GET "/fleets/{fid}/vehicles/{vid}/callbacks/{cbid}/remotes/{rid}" "getRemoteRequestForVhlById" false;
+    GET "/fleets/{fid}/vehicles/{vid}/callbacks/{cbid}/remotes/{rid}"
+        "getRemoteRequestForVhlById" false;
 }
 
 /// The operations whose path template matches `path` (below `/connectedcar/{version}`).

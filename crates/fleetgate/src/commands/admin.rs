@@ -121,7 +121,9 @@ pub async fn app(context: &Context, command: AppCommand) -> anyhow::Result<()> {
             let app = store
                 .create_application(&partner.id, &args.name, &versions)
                 .await?;
-            tracing::info!(client.id = %app.client_id, partner.login = %partner.login, "application created");
+            let login = &partner.login;
+            let client_id = &app.client_id;
+            tracing::info!(client.id = %client_id, partner.login = %login, "application created");
             let result = json!({"clientId": app.client_id});
             output::print(args.output.json, &result, || {
                 format!(

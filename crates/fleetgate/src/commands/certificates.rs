@@ -23,7 +23,10 @@ pub async fn csr(context: &Context, command: CsrCommand) -> anyhow::Result<()> {
             let requests = store.csr_requests(status.map(csr_status)).await?;
             let rows: Vec<_> = requests
                 .iter()
-                .map(|r| json!({"id": r.id, "login": r.login, "status": r.status.as_str(), "subject": r.subject}))
+                .map(|r| {
+                    let status = r.status.as_str();
+                    json!({"id": r.id, "login": r.login, "status": status, "subject": r.subject})
+                })
                 .collect();
             output::print(out.json, &rows, || {
                 let lines: Vec<_> = requests
@@ -50,7 +53,8 @@ pub async fn csr(context: &Context, command: CsrCommand) -> anyhow::Result<()> {
             let result = json!({"id": id, "status": "issued", "serial": issued.serial_hex});
             output::print(out.json, &result, || {
                 format!(
-                    "Approved CSR {id}: certificate {} issued for {}\n  valid until {}\n  the partner downloads it at {}",
+                    "Approved CSR {id}: certificate {} issued for {}\n  valid until {}\n  \
+                     the partner downloads it at {}",
                     issued.serial_hex,
                     issued.subject,
                     issued.not_after,

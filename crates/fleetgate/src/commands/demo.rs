@@ -348,7 +348,8 @@ fn print_instructions(files: &PartnerFiles, partner: &DemoPartner, port: u16, fl
     println!("Fleet id:      {}", partner.fleet_id);
     println!("\nTry the onboarding guide's request (paste it in another terminal):\n");
     println!(
-        "curl \\\n  --request GET \\\n  --url 'https://localhost:{port}/connectedcar/v3/fleets?client_id={}' \\\n  \
+        "curl \\\n  --request GET \\\n  \
+         --url 'https://localhost:{port}/connectedcar/v3/fleets?client_id={}' \\\n  \
          --cert '{}' \\\n  --key '{}' \\\n  --cacert '{}' \\\n  \
          --header 'Authorization: Basic {basic}' \\\n  --header 'Accept: application/hal+json'",
         partner.client_id,
