@@ -1,10 +1,17 @@
 //! The PSA fleet-owner API v3 under `/connectedcar/{version}`: its operations, the HAL
 //! representations, and the answer for operations not served yet.
 
+mod events;
+mod filters;
 mod fleets;
 mod hal;
+mod listing;
 pub mod operations;
 mod params;
+mod render;
+mod telemetry;
+mod trips;
+mod vehicles;
 
 use axum::extract::Request;
 use axum::http::Method;
@@ -16,17 +23,47 @@ use fleetgate_core::ErrorCode;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// The path of one vehicle of a fleet, below which its data is served.
+const VEHICLE: &str = "/connectedcar/{version}/fleets/{fid}/vehicles/{vid}";
+
 /// The gateway routes; every one passes the authentication chain first.
 pub fn router(state: AppState) -> Router<AppState> {
-    Router::new()
+    let routes = Router::new()
         .route("/connectedcar/{version}/fleets", get(fleets::list_fleets))
         .route("/connectedcar/{version}/fleets/{fid}", get(fleets::fleet))
         .route(
             "/connectedcar/{version}/fleets/{fid}/vehicles",
             get(fleets::list_vehicles),
-        )
+        );
+    vehicle_routes(routes)
         .fallback(unserved)
         .layer(middleware::from_fn_with_state(state, crate::auth::gateway))
+}
+
+/// The per-vehicle operations, below [`VEHICLE`].
+fn vehicle_routes(routes: Router<AppState>) -> Router<AppState> {
+    let at = |suffix: &str| format!("{VEHICLE}{suffix}");
+    routes
+        .route(&at(""), get(vehicles::vehicle))
+        .route(&at("/lastPosition"), get(vehicles::last_position))
+        .route(&at("/status"), get(vehicles::status))
+        .route(&at("/maintenance"), get(vehicles::maintenance))
+        .route(&at("/trips"), get(trips::list_trips))
+        .route(&at("/trips/{tid}"), get(trips::trip))
+        .route(&at("/trips/{tid}/wayPoints"), get(trips::way_points))
+        .route(&at("/telemetry"), get(telemetry::list_telemetry))
+        .route(&at("/alerts"), get(events::list_alerts))
+        .route(&at("/alerts/{aid}"), get(events::alert))
+        .route(&at("/alarms"), get(events::list_alarms))
+        .route(&at("/alarms/{aid}"), get(events::alarm))
+        .route(&at("/collisions"), get(events::list_collisions))
+        .route(&at("/collisions/{cid}"), get(events::collision))
+        .route(&at("/stolen"), get(events::list_stolen))
+        .route(&at("/stolen/{sid}"), get(events::stolen))
+        .route(
+            &at("/stolen/{sid}/waypoints"),
+            get(events::stolen_way_points),
+        )
 }
 
 /// A path of the specification not served yet answers 501 naming the operation; a path

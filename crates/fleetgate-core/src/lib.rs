@@ -6,8 +6,10 @@
 //! edges translate to and from these types, so that the rules are tested with unit tests.
 
 pub mod error_code;
+pub mod geo;
 pub mod ids;
 pub mod paging;
+pub mod vehicle;
 pub mod version;
 
 pub use error_code::ErrorCode;

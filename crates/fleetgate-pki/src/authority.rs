@@ -15,6 +15,8 @@ use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
 use zeroize::Zeroizing;
 
+use fleetgate_core::Vin;
+
 use crate::client_cert::{parse_certificate, serial_hex};
 use crate::csr::ValidatedCsr;
 use crate::error::PkiError;
@@ -28,6 +30,27 @@ pub struct CertificateAuthority {
     issuer: Issuer<'static, KeyPair>,
     certificate_der: Vec<u8>,
     subject: String,
+}
+
+/// The organisation named in every device certificate's subject.
+pub const DEVICE_ORGANIZATION: &str = "fleetgate vehicles";
+
+/// A vehicle's device certificate and its new private key.
+pub struct DeviceCredentials {
+    /// The device certificate, PEM.
+    pub certificate_pem: String,
+    /// The device's private key, PKCS#8 PEM.
+    pub private_key_pem: Zeroizing<String>,
+    /// The certificate's serial number, hexadecimal.
+    pub serial_hex: String,
+}
+
+impl fmt::Debug for DeviceCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceCredentials")
+            .field("serial_hex", &self.serial_hex)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A TLS server certificate signed by the authority, with its new private key.
@@ -147,6 +170,63 @@ impl CertificateAuthority {
         Ok(ServerCredentials {
             certificate_pem: pem::encode(CERTIFICATE_LABEL, certificate.der()),
             private_key_pem: Zeroizing::new(key.serialize_pem()),
+        })
+    }
+
+    /// A device certificate and a new ECDSA P-256 key for the vehicle `vin`: subject
+    /// `CN=<VIN>, O=fleetgate vehicles`, for the clientAuth usage. Used by the device CA
+    /// only, whose certificates the partner API never accepts.
+    pub fn issue_device_credentials(
+        &self,
+        vin: &Vin,
+        validity_days: u32,
+    ) -> Result<DeviceCredentials, PkiError> {
+        let issued = self.issue_named_client(vin.as_str(), validity_days)?;
+        tracing::info!(
+            vin = %vin.as_str(),
+            serial = %issued.serial_hex,
+            "issued a device certificate"
+        );
+        Ok(issued)
+    }
+
+    /// A client certificate and key for a fleetgate node that consumes an external broker
+    /// (`CN=<name>, O=fleetgate vehicles`); its name is the broker user the ACL grants.
+    pub fn issue_node_credentials(
+        &self,
+        name: &str,
+        validity_days: u32,
+    ) -> Result<DeviceCredentials, PkiError> {
+        if name.trim().is_empty() {
+            return Err(PkiError::EmptyCommonName);
+        }
+        self.issue_named_client(name, validity_days)
+    }
+
+    fn issue_named_client(
+        &self,
+        common_name: &str,
+        validity_days: u32,
+    ) -> Result<DeviceCredentials, PkiError> {
+        let (not_before, not_after) = time_bounds::from_now(validity_days)?;
+
+        let mut params = end_entity_params(not_before, not_after);
+        let mut subject = DistinguishedName::new();
+        subject.push(DnType::OrganizationName, DEVICE_ORGANIZATION);
+        subject.push(DnType::CommonName, common_name);
+        params.distinguished_name = subject;
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+
+        let key = new_key("generate the device key")?;
+        let certificate = params
+            .signed_by(&key, &self.issuer)
+            .map_err(PkiError::certificate("sign the device certificate"))?;
+
+        let parsed = parse_certificate(certificate.der(), "device certificate")?;
+        Ok(DeviceCredentials {
+            certificate_pem: pem::encode(CERTIFICATE_LABEL, certificate.der()),
+            private_key_pem: Zeroizing::new(key.serialize_pem()),
+            serial_hex: serial_hex(&parsed),
         })
     }
 
@@ -356,6 +436,7 @@ mod tests {
     use time::macros::datetime;
     use time::Duration;
     use x509_parser::extensions::{GeneralName, ParsedExtension};
+    use x509_parser::prelude::FromDer;
 
     use super::*;
     use crate::client_cert::inspect_client_certificate;
@@ -482,6 +563,36 @@ mod tests {
             "{lag}"
         );
         assert_eq!(issued.not_after - issued.not_before, Duration::days(365));
+    }
+
+    #[test]
+    fn device_certificates_name_the_vin_and_chain_to_their_authority() {
+        let devices = authority();
+        let vin = Vin::parse("VF3ABCDE0FG123456").expect("vin");
+
+        let issued = devices.issue_device_credentials(&vin, 30).expect("issued");
+
+        let der = der_of(&issued.certificate_pem);
+        let certificate = parse_certificate(&der, "device").expect("parses");
+        let inspected = inspect_client_certificate(&der).expect("inspected");
+        assert_eq!(inspected.common_name.as_deref(), Some(vin.as_str()));
+        assert_eq!(inspected.serial_hex, issued.serial_hex);
+        let eku = certificate
+            .extended_key_usage()
+            .expect("ok")
+            .expect("present")
+            .value;
+        assert!(eku.client_auth && !eku.server_auth);
+        let devices_der = devices.certificate_der();
+        let (_, authority_certificate) =
+            X509Certificate::from_der(&devices_der).expect("authority parses");
+        assert!(certificate
+            .verify_signature(Some(authority_certificate.public_key()))
+            .is_ok());
+        use rcgen::PublicKeyData as _;
+        let key = KeyPair::from_pem(&issued.private_key_pem).expect("key parses");
+        assert_eq!(key.subject_public_key_info(), certificate.public_key().raw);
+        assert!(!format!("{issued:?}").contains("PRIVATE"));
     }
 
     #[test]

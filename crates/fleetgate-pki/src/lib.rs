@@ -6,7 +6,9 @@
 //! against a policy ([`validate_csr`]) and signs it ([`CertificateAuthority::sign_client_csr`]).
 //! The same authority issues the HTTPS server's own certificate
 //! ([`CertificateAuthority::issue_server_credentials`]), and [`inspect_client_certificate`]
-//! reads the certificate a TLS client presents.
+//! reads the certificate a TLS client presents. A second authority, the device CA, issues
+//! each vehicle's certificate for the vehicle channel
+//! ([`CertificateAuthority::issue_device_credentials`]).
 
 pub mod authority;
 pub mod client_cert;
@@ -21,7 +23,10 @@ mod time_bounds;
 #[cfg(test)]
 mod test_support;
 
-pub use authority::{CertificateAuthority, IssuedCertificate, ServerCredentials};
+pub use authority::{
+    CertificateAuthority, DeviceCredentials, IssuedCertificate, ServerCredentials,
+    DEVICE_ORGANIZATION,
+};
 pub use client_cert::{inspect_client_certificate, ClientCertificate};
 pub use csr::{validate_csr, CsrField, CsrRejection, ValidatedCsr};
 pub use error::PkiError;

@@ -41,6 +41,15 @@ pub enum StoreError {
         /// What is wrong.
         detail: String,
     },
+    /// A value could not be encoded to be stored.
+    #[error("cannot encode {what} for storage")]
+    Encode {
+        /// What was being encoded.
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
     /// Any other database failure.
     #[error("database query failed: {operation}")]
     Query {

@@ -180,6 +180,21 @@ impl Store {
         Ok(added)
     }
 
+    /// The vehicle with this VIN, in whichever fleet.
+    pub async fn vehicle_by_vin(&self, vin: &Vin) -> Result<Option<Vehicle>, StoreError> {
+        let sql = "SELECT id, vin, motorization, brand, created_at, updated_at \
+                   FROM vehicles WHERE vin = $1";
+        let row: Option<VehicleRow> = on_pool!(self, pool => sqlx::query_as(sql)
+            .bind(vin.as_str())
+            .fetch_optional(pool)
+            .await)
+        .map_err(StoreError::query("find vehicle", || {
+            vin.as_str().to_owned()
+        }))?;
+
+        row.map(VehicleRow::into_vehicle).transpose()
+    }
+
     /// One page of a fleet's vehicles in VIN order, optionally those whose VIN starts with
     /// a prefix, and how many match in all.
     pub async fn vehicles_of_fleet(

@@ -13,6 +13,8 @@ mod partners;
 mod pki;
 mod records;
 mod settings;
+mod vehicle_data;
+pub mod vehicle_reads;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -27,6 +29,7 @@ pub use records::{
     Application, Certificate, CsrRequest, CsrStatus, Fleet, NewCertificate, NewPartner, Partner,
     Vehicle,
 };
+pub use vehicle_data::{InboundMessage, IngestReport, StoredMessage};
 
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -59,6 +59,72 @@ pub enum Command {
     /// List and revoke issued client certificates.
     #[command(subcommand)]
     Cert(CertCommand),
+    /// The vehicle channel's MQTT side: configuration for an external broker.
+    #[command(subcommand)]
+    Mqtt(MqttCommand),
+    /// Drive simulated vehicles of a fleet through the real vehicle channel.
+    Simulate(SimulateArgs),
+}
+
+/// `fleetgate mqtt ...`.
+#[derive(Debug, Subcommand)]
+pub enum MqttCommand {
+    /// Write a Mosquitto configuration (TLS with the device CA, VIN identities, per-vehicle
+    /// topic ACL) and the broker's certificate, for `serve --mqtt-url`.
+    BrokerConfig(BrokerConfigArgs),
+}
+
+/// `fleetgate mqtt broker-config`.
+#[derive(Debug, Args)]
+pub struct BrokerConfigArgs {
+    /// The folder to write: mosquitto.conf, acl, broker.pem, broker-key.pem, device-ca.pem.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Address the broker listens on.
+    #[arg(long, default_value = "0.0.0.0:8883", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// Host name or IP address of the broker's certificate (repeat for several).
+    #[arg(long = "host", value_name = "NAME", default_values = ["localhost", "127.0.0.1"])]
+    pub hosts: Vec<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `fleetgate simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The fleet whose vehicles are simulated; missing vehicles are created in it.
+    #[arg(long, value_name = "FLEET_ID")]
+    pub fleet: String,
+    /// How many vehicles.
+    #[arg(long, default_value_t = 10)]
+    pub vehicles: u32,
+    /// Seconds of simulated time between two messages of a driving vehicle.
+    #[arg(long, default_value_t = 10.0, value_name = "S")]
+    pub interval: f64,
+    /// How long to run, wall clock (e.g. 90s, 10m, 2h); until Ctrl-C without it.
+    #[arg(long, value_name = "D")]
+    pub duration: Option<String>,
+    /// Run simulated time this many times faster than the wall clock.
+    #[arg(long, default_value_t = 1.0, value_name = "F")]
+    pub time_scale: f64,
+    /// Incidents (alerts, alarms, collisions, thefts) per vehicle per simulated hour.
+    #[arg(long, default_value_t = 0.02, value_name = "R")]
+    pub incident_rate: f64,
+    /// Seed of the random choices: the same seed gives the same journeys.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The MQTT endpoint to connect to (default: the data dir's configuration).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub broker: Option<String>,
+    /// New vehicle connections opened per second (TLS handshakes are spread out).
+    #[arg(long, default_value_t = 200.0, value_name = "N")]
+    pub connect_rate: f64,
+    /// No progress bar (for logs and scripts).
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Output format shared by the commands that create or list.
@@ -95,6 +161,16 @@ pub struct ServeArgs {
     /// free port; the log line says which.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+
+    /// Address of the embedded MQTT endpoint for vehicles (default: the configuration's,
+    /// 127.0.0.1:8883). Port 0 picks a free port.
+    #[arg(long, value_name = "ADDR")]
+    pub mqtt_listen: Option<SocketAddr>,
+
+    /// Take vehicles' messages from this external broker instead of running the embedded
+    /// endpoint: mqtt://HOST:PORT, or mqtts://HOST:PORT with the node certificate.
+    #[arg(long, value_name = "URL")]
+    pub mqtt_url: Option<String>,
 }
 
 /// `fleetgate demo`.
@@ -103,6 +179,10 @@ pub struct DemoArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8443", value_name = "ADDR")]
     pub listen: SocketAddr,
+
+    /// Address of the embedded MQTT endpoint the demo vehicles connect to.
+    #[arg(long, default_value = "127.0.0.1:8883", value_name = "ADDR")]
+    pub mqtt_listen: SocketAddr,
 
     /// Set everything up, print the curl command, and exit instead of serving.
     #[arg(long)]
@@ -154,8 +234,10 @@ pub enum VersionArg {
     V3,
 }
 
-/// `fleetgate app create`.
+/// `fleetgate app create`. Its `--version` names API versions, so the program's own
+/// version flag is left to the other commands.
 #[derive(Debug, Args)]
+#[command(disable_version_flag = true)]
 pub struct AppCreateArgs {
     /// The owning partner's login.
     pub login: String,
@@ -207,6 +289,33 @@ pub struct FleetCreateArgs {
 pub enum VehicleCommand {
     /// Add vehicles (17-character VINs) to a fleet.
     Add(VehicleAddArgs),
+    /// Issue a vehicle's device certificate and write its key, certificate, the device CA
+    /// and the broker's address to a folder (default DATA_DIR/vehicles/VIN).
+    Provision(VehicleProvisionArgs),
+    /// Show what the platform derived from a vehicle's messages: last position, status,
+    /// latest trips.
+    Show(VehicleShowArgs),
+}
+
+/// `fleetgate vehicle provision`.
+#[derive(Debug, Args)]
+pub struct VehicleProvisionArgs {
+    /// The vehicle's VIN; it must already be in a fleet.
+    pub vin: String,
+    /// The folder to write (it must not hold a provisioned vehicle yet).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `fleetgate vehicle show`.
+#[derive(Debug, Args)]
+pub struct VehicleShowArgs {
+    /// The vehicle's VIN.
+    pub vin: String,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `fleetgate vehicle add`.

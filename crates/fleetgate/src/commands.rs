@@ -3,9 +3,13 @@
 
 mod admin;
 mod certificates;
+mod channel;
 mod demo;
 mod init;
+mod mqtt;
 mod serve;
+mod simulate;
+mod vehicles;
 
 use std::path::PathBuf;
 
@@ -15,7 +19,7 @@ use fleetgate_notify::Mailer;
 use fleetgate_pki::CertificateAuthority;
 use fleetgate_store::Store;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, MqttCommand};
 use crate::config::{Config, DataDir};
 
 /// Default data dir of every command but `demo`.
@@ -34,6 +38,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Vehicle(command) => admin::vehicle(&context, command).await,
         Command::Csr(command) => certificates::csr(&context, command).await,
         Command::Cert(command) => certificates::cert(&context, command).await,
+        Command::Mqtt(MqttCommand::BrokerConfig(args)) => mqtt::broker_config(&context, args).await,
+        Command::Simulate(args) => simulate::run(&context, args).await,
     }
 }
 

@@ -8,6 +8,13 @@
 //!   ca/partner-ca-key.pem   its private key (mode 0600)
 //!   tls/server.pem          the HTTPS server certificate, signed by the partner CA
 //!   tls/server-key.pem      its private key (mode 0600)
+//!   ca/device-ca.pem        the device CA: signs the vehicles' certificates
+//!   ca/device-ca-key.pem    its private key (mode 0600)
+//!   tls/mqtt-server.pem     the MQTT endpoint's certificate, signed by the device CA
+//!   tls/mqtt-server-key.pem its private key (mode 0600)
+//!   tls/mqtt-node.pem       the node's client certificate for an external broker
+//!   tls/mqtt-node-key.pem   its private key (mode 0600)
+//!   vehicles/VIN/           what `vehicle provision` writes for each vehicle
 //! ```
 
 use std::fs;
@@ -70,6 +77,41 @@ impl DataDir {
         self.root.join("tls/server-key.pem")
     }
 
+    /// The device CA certificate.
+    pub fn device_ca_certificate(&self) -> PathBuf {
+        self.root.join("ca/device-ca.pem")
+    }
+
+    /// The device CA private key.
+    pub fn device_ca_key(&self) -> PathBuf {
+        self.root.join("ca/device-ca-key.pem")
+    }
+
+    /// The MQTT endpoint's certificate.
+    pub fn mqtt_server_certificate(&self) -> PathBuf {
+        self.root.join("tls/mqtt-server.pem")
+    }
+
+    /// The MQTT endpoint's private key.
+    pub fn mqtt_server_key(&self) -> PathBuf {
+        self.root.join("tls/mqtt-server-key.pem")
+    }
+
+    /// The node's client certificate for an external broker.
+    pub fn mqtt_node_certificate(&self) -> PathBuf {
+        self.root.join("tls/mqtt-node.pem")
+    }
+
+    /// The node's private key for an external broker.
+    pub fn mqtt_node_key(&self) -> PathBuf {
+        self.root.join("tls/mqtt-node-key.pem")
+    }
+
+    /// Where `vehicle provision` writes a vehicle's files by default.
+    pub fn vehicle_dir(&self, vin: &str) -> PathBuf {
+        self.root.join("vehicles").join(vin)
+    }
+
     /// The default SQLite database URL.
     pub fn default_database_url(&self) -> String {
         format!("sqlite://{}", self.root.join("fleetgate.db").display())
@@ -108,9 +150,62 @@ pub struct Config {
     /// Certificate issuing.
     #[serde(default)]
     pub certificates: CertificateSettings,
+    /// The vehicle channel.
+    #[serde(default)]
+    pub vehicles: VehicleSettings,
     /// Outgoing e-mail; without it, e-mails are only logged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp: Option<SmtpSettings>,
+}
+
+/// Default address of the embedded MQTT endpoint.
+pub const DEFAULT_MQTT_LISTEN: &str = "127.0.0.1:8883";
+
+/// Default retention of vehicle data, in days (two months, as the reference keeps).
+pub const DEFAULT_RETENTION_DAYS: u32 = 61;
+
+/// `[vehicles]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VehicleSettings {
+    /// Address of the embedded MQTT endpoint (unless `mqtt_url` names an external broker).
+    #[serde(default = "default_mqtt_listen")]
+    pub mqtt_listen: SocketAddr,
+    /// An external broker, `mqtt://HOST:PORT` or `mqtts://HOST:PORT`; the embedded endpoint
+    /// is then not started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mqtt_url: Option<String>,
+    /// The host name vehicles connect to (written by `vehicle provision`).
+    #[serde(default = "default_mqtt_host")]
+    pub mqtt_public_host: String,
+    /// Vehicle data older than this is deleted, in days.
+    #[serde(default = "default_retention")]
+    pub retention_days: u32,
+}
+
+fn default_mqtt_listen() -> SocketAddr {
+    DEFAULT_MQTT_LISTEN
+        .parse()
+        .unwrap_or_else(|_| ([127, 0, 0, 1], 8883).into())
+}
+
+fn default_mqtt_host() -> String {
+    "localhost".into()
+}
+
+fn default_retention() -> u32 {
+    DEFAULT_RETENTION_DAYS
+}
+
+impl Default for VehicleSettings {
+    fn default() -> Self {
+        Self {
+            mqtt_listen: default_mqtt_listen(),
+            mqtt_url: None,
+            mqtt_public_host: default_mqtt_host(),
+            retention_days: DEFAULT_RETENTION_DAYS,
+        }
+    }
 }
 
 /// `[certificates]`.
@@ -150,6 +245,14 @@ impl Config {
         let days = self.certificates.client_validity_days;
         if !(1..=3650).contains(&days) {
             bail!("certificates.client_validity_days must be from 1 to 3650, found {days}");
+        }
+        let retention = self.vehicles.retention_days;
+        if !(1..=3650).contains(&retention) {
+            bail!("vehicles.retention_days must be from 1 to 3650, found {retention}");
+        }
+        if let Some(url) = &self.vehicles.mqtt_url {
+            fleetgate_vehicle::external::parse_broker_url(url)
+                .map_err(|e| anyhow::anyhow!("vehicles.{e}"))?;
         }
         let url = &self.database_url;
         if !(url.starts_with("sqlite:")
@@ -224,6 +327,7 @@ mod tests {
             public_url: "https://localhost:8443".into(),
             database_url: "sqlite:///tmp/x.db".into(),
             certificates: CertificateSettings::default(),
+            vehicles: VehicleSettings::default(),
             smtp: None,
         }
     }

@@ -7,6 +7,7 @@
 mod cli;
 mod commands;
 mod config;
+mod device_pki;
 mod output;
 
 use std::process::ExitCode;

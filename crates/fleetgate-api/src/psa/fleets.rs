@@ -122,7 +122,11 @@ pub async fn list_vehicles(
 
 /// The fleet `fid` if the caller owns it; another partner's fleet is answered exactly like
 /// a fleet that does not exist.
-async fn owned_fleet(state: &AppState, caller: &Caller, fid: &str) -> Result<Fleet, ApiError> {
+pub(super) async fn owned_fleet(
+    state: &AppState,
+    caller: &Caller,
+    fid: &str,
+) -> Result<Fleet, ApiError> {
     let not_found = || {
         ApiError::new(
             ErrorCode::NotFound,
@@ -137,7 +141,7 @@ async fn owned_fleet(state: &AppState, caller: &Caller, fid: &str) -> Result<Fle
         .ok_or_else(not_found)
 }
 
-fn page_request(
+pub(super) fn page_request(
     state: &AppState,
     params: &QueryParams,
     fingerprint: &QueryFingerprint,
@@ -167,7 +171,11 @@ fn vehicle_extensions(params: &QueryParams) -> Result<Vec<String>, ApiError> {
     Ok(wanted)
 }
 
-fn links<'a>(request: &Request, caller: &'a Caller, params: &'a QueryParams) -> Links<'a> {
+pub(super) fn links<'a>(
+    request: &Request,
+    caller: &'a Caller,
+    params: &'a QueryParams,
+) -> Links<'a> {
     let kept = params.kept_for_links();
     Links::new(
         request.uri(),
@@ -233,7 +241,7 @@ fn vehicle_json(
 }
 
 /// The brand of a VIN's world manufacturer identifier, for the makes of the group.
-fn brand_of_vin(vin: &str) -> Option<String> {
+pub(super) fn brand_of_vin(vin: &str) -> Option<String> {
     let brand = match vin.get(..3)? {
         "VF3" | "VR3" => "Peugeot",
         "VF7" | "VR7" => "Citroen",

@@ -53,6 +53,17 @@ impl<'a> Links<'a> {
         json!({ "href": format!("{}/connectedcar/{}{path}?{query}", self.base, self.version) })
     }
 
+    /// `{"href": ...}` for a resource path with its own query parameters, then the
+    /// `client_id`.
+    pub fn resource_with(&self, path: &str, pairs: &[(&str, &str)]) -> Value {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in pairs {
+            query.append_pair(name, value);
+        }
+        let query = query.append_pair("client_id", self.client_id).finish();
+        json!({ "href": format!("{}/connectedcar/{}{path}?{query}", self.base, self.version) })
+    }
+
     /// `{"href": ...}` for a page of the collection at `path`, with the request's own
     /// parameters and, past the first page, a page token.
     pub fn page(&self, path: &str, token: Option<&str>) -> Value {

@@ -47,6 +47,16 @@ impl QueryParams {
             .collect()
     }
 
+    /// The pairs that define a query's results, for its page-token fingerprint: every
+    /// parameter except the paging ones and the `client_id`, in order.
+    pub fn filter_pairs(&self) -> Vec<String> {
+        self.pairs
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "pageToken" | "pageSize" | "client_id"))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect()
+    }
+
     /// The pairs to carry into links: every parameter except the paging ones.
     pub fn kept_for_links(&self) -> Vec<(&str, &str)> {
         self.pairs

@@ -212,6 +212,8 @@ pub async fn vehicle(context: &Context, command: VehicleCommand) -> anyhow::Resu
     let config = context.config()?;
     let store = context.store(&config).await?;
     match command {
+        VehicleCommand::Provision(args) => super::vehicles::provision(context, args).await,
+        VehicleCommand::Show(args) => super::vehicles::show(context, args).await,
         VehicleCommand::Add(args) => {
             let fleet_id = FleetId::parse(&args.fleet_id)?;
             if store.fleet(&fleet_id).await?.is_none() {

@@ -10,6 +10,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use base64::engine::general_purpose::STANDARD;
@@ -24,7 +25,7 @@ use zeroize::Zeroizing;
 
 use super::serve::{shutdown_signal, Server};
 use super::Context;
-use crate::cli::DemoArgs;
+use crate::cli::{DemoArgs, ServeArgs};
 use crate::config::{write_private, write_public, DataDir};
 
 /// The demo's data dir when `--data-dir` is not given.
@@ -37,6 +38,12 @@ const DEMO_MARKER: &str = ".fleetgate-demo";
 const DEMO_LOGIN: &str = "MZP123456";
 
 /// The demo fleet: a mix of the group's makes.
+/// Incidents per demo vehicle per simulated hour: often enough to see alerts soon.
+const DEMO_INCIDENT_RATE: f64 = 0.3;
+
+/// The seed of the demo's journeys.
+const DEMO_SEED: u64 = 2026;
+
 const DEMO_VINS: [&str; 8] = [
     "VF3MRHNSXKS000101",
     "VF3MRHNSXKS000102",
@@ -77,26 +84,90 @@ pub async fn run(data_dir: Option<PathBuf>, args: DemoArgs) -> anyhow::Result<()
     let store = context.store(&config).await?;
     let partner = populate(&store).await?;
 
-    let server = Server::bind(&context, Some(args.listen)).await?;
+    let serve_args = ServeArgs {
+        listen: Some(args.listen),
+        mqtt_listen: Some(args.mqtt_listen),
+        mqtt_url: None,
+    };
+    let server = Server::bind(&context, &serve_args).await?;
     let address = server.address();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let mqtt_port = server
+        .mqtt_address()
+        .map_or(args.mqtt_listen.port(), |a| a.port());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut server_stopped = stopped.clone();
     let serving = tokio::spawn(server.run(async move {
-        let _ = stopped.await;
+        let _ = server_stopped.wait_for(|stop| *stop).await;
     }));
 
     let files = onboard_partner(&context, &store, &partner, address.port()).await?;
     let fleets = call_api(&files, &partner, address.port()).await?;
+    let vehicles = drive_first_hour(&context, &store, mqtt_port).await?;
     print_instructions(&files, &partner, address.port(), fleets);
 
     if args.no_serve {
-        let _ = stop.send(());
+        let _ = stop.send(true);
     } else {
-        println!("\nServing on https://{address} — press Ctrl-C to stop.");
+        let settings = demo_simulation(&context, mqtt_port, None, 1.0)?;
+        let mut sim_stopped = stopped.clone();
+        let driving = tokio::spawn(fleetgate_sim::run(settings, vehicles, async move {
+            let _ = sim_stopped.wait_for(|stop| *stop).await;
+        }));
+        println!(
+            "\nServing on https://{address}, the demo vehicles driving in real time through \
+             mqtts://127.0.0.1:{mqtt_port}.\nSee one with: fleetgate --data-dir {} vehicle show \
+             {}\nPress Ctrl-C to stop.",
+            context.data_dir.root().display(),
+            DEMO_VINS[0]
+        );
         shutdown_signal().await;
-        let _ = stop.send(());
+        let _ = stop.send(true);
+        let _ = driving.await;
     }
     serving.await.context("the server task failed")?;
     Ok(())
+}
+
+/// Provisions the demo vehicles and drives them through the last simulated hour in a few
+/// seconds, so that the platform has positions, statuses and trips from the start.
+async fn drive_first_hour(
+    context: &Context,
+    store: &Store,
+    mqtt_port: u16,
+) -> anyhow::Result<Vec<fleetgate_sim::SimVehicle>> {
+    let vins = DEMO_VINS
+        .iter()
+        .map(|v| Vin::parse(v))
+        .collect::<Result<Vec<_>, _>>()?;
+    let vehicles = super::simulate::load_vehicles(context, store, &vins, true).await?;
+
+    println!("  driving the demo fleet through the last hour (8 s) ...");
+    let settings = demo_simulation(context, mqtt_port, Some(Duration::from_secs(8)), 450.0)?;
+    let report = fleetgate_sim::run(settings, vehicles.clone(), std::future::pending())
+        .await
+        .context("the demo vehicles could not drive")?;
+    println!(
+        "  {} vehicle messages sent, {} acknowledged, {} trips started",
+        report.messages_sent, report.messages_acked, report.trips_started
+    );
+    Ok(vehicles)
+}
+
+/// The simulation of the demo fleet on the demo's own endpoint.
+fn demo_simulation(
+    context: &Context,
+    mqtt_port: u16,
+    duration: Option<Duration>,
+    time_scale: f64,
+) -> anyhow::Result<fleetgate_sim::SimConfig> {
+    let ca = crate::device_pki::read(&context.data_dir.device_ca_certificate())?;
+    let mut settings = fleetgate_sim::SimConfig::new("127.0.0.1", mqtt_port, ca);
+    settings.duration = duration;
+    settings.time_scale = time_scale;
+    settings.incident_rate = DEMO_INCIDENT_RATE;
+    settings.seed = DEMO_SEED;
+    settings.show_progress = false;
+    Ok(settings)
 }
 
 /// Makes sure `root` is a place the demo may use: absent, empty, or a previous demo's.

@@ -10,7 +10,8 @@ use serde::Serialize;
 use super::Context;
 use crate::cli::InitArgs;
 use crate::config::{
-    write_private, write_public, CertificateSettings, Config, DEFAULT_CLIENT_VALIDITY_DAYS,
+    write_private, write_public, CertificateSettings, Config, VehicleSettings,
+    DEFAULT_CLIENT_VALIDITY_DAYS,
 };
 use crate::output;
 
@@ -75,6 +76,10 @@ pub async fn create(
             auto_approve,
             client_validity_days: DEFAULT_CLIENT_VALIDITY_DAYS,
         },
+        vehicles: VehicleSettings {
+            mqtt_public_host: hosts.first().cloned().unwrap_or_else(|| "localhost".into()),
+            ..VehicleSettings::default()
+        },
         smtp: None,
     };
     config.validate()?;
@@ -98,6 +103,8 @@ pub async fn create(
         &data_dir.server_certificate(),
         server.certificate_pem.as_bytes(),
     )?;
+
+    crate::device_pki::ensure(data_dir, hosts)?;
 
     config.save(&data_dir.config_file())?;
     tracing::info!(data_dir = %data_dir.root().display(), "data dir initialised");

@@ -1,4 +1,4 @@
-//! `fleetgate serve`: the HTTPS server, until Ctrl-C or SIGTERM.
+//! `fleetgate serve`: the HTTPS server and the vehicle channel, until Ctrl-C or SIGTERM.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -10,6 +10,7 @@ use fleetgate_core::PageTokenKey;
 use rand::RngCore;
 use tokio::net::TcpListener;
 
+use super::channel::VehicleChannel;
 use super::Context;
 use crate::cli::ServeArgs;
 
@@ -18,7 +19,7 @@ const PAGE_TOKEN_KEY_SETTING: &str = "page_token_key";
 
 /// Runs `serve`.
 pub async fn run(context: &Context, args: ServeArgs) -> anyhow::Result<()> {
-    let server = Server::bind(context, args.listen).await?;
+    let server = Server::bind(context, &args).await?;
     server.run(shutdown_signal()).await;
     Ok(())
 }
@@ -29,22 +30,30 @@ pub struct Server {
     tls: std::sync::Arc<rustls::ServerConfig>,
     router: axum::Router,
     address: SocketAddr,
+    vehicles: VehicleChannel,
 }
 
 impl Server {
     /// Loads everything and binds the listener; every configuration error surfaces here,
     /// before any request is accepted.
-    pub async fn bind(context: &Context, listen: Option<SocketAddr>) -> anyhow::Result<Self> {
-        let config = context.config()?;
+    pub async fn bind(context: &Context, args: &ServeArgs) -> anyhow::Result<Self> {
+        let mut config = context.config()?;
+        if let Some(url) = &args.mqtt_url {
+            config.vehicles.mqtt_url = Some(url.clone());
+            config.validate()?;
+        }
         let store = context.store(&config).await?;
         let certificates = context.certificate_service(&config, &store)?;
         let page_key = page_token_key(&store).await?;
         let tls = tls_config(context)?;
 
+        let vehicles =
+            VehicleChannel::prepare(&context.data_dir, &config, store.clone(), args.mqtt_listen)
+                .await?;
         let state = AppState::new(store, certificates, page_key);
         let router = fleetgate_api::router(state);
 
-        let listen = listen.unwrap_or(config.listen);
+        let listen = args.listen.unwrap_or(config.listen);
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}: is another server using it?"))?;
@@ -57,6 +66,7 @@ impl Server {
             tls,
             router,
             address,
+            vehicles,
         })
     }
 
@@ -65,10 +75,18 @@ impl Server {
         self.address
     }
 
-    /// Serves until `shutdown` completes.
+    /// The address vehicles connect to, when the embedded endpoint runs.
+    pub fn mqtt_address(&self) -> Option<SocketAddr> {
+        self.vehicles.local_address()
+    }
+
+    /// Serves until `shutdown` completes, then lets the vehicle channel commit what it
+    /// accepted.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let vehicles = self.vehicles.start();
         tracing::info!(address = %self.address, "listening on https://{}", self.address);
         fleetgate_api::server::serve(self.listener, self.tls, self.router, shutdown).await;
+        vehicles.stop().await;
         tracing::info!("stopped");
     }
 }

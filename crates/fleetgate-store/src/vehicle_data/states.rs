@@ -1,0 +1,176 @@
+//! The states of the vehicles a transaction works on: loaded together, changed in memory,
+//! written back together.
+//!
+//! On PostgreSQL the rows are locked (`FOR UPDATE`) as they are loaded, so that two nodes
+//! working on the same vehicle take turns: the second one reads the state the first one
+//! committed. A vehicle with no row yet gets one first (its state as new), since only an
+//! existing row can be locked. Rows are always reached in VIN order, so that transactions
+//! locking several of them cannot deadlock. SQLite needs none of this: its write
+//! transactions run one at a time.
+
+use std::collections::BTreeMap;
+
+use fleetgate_core::vehicle::VehicleState;
+use fleetgate_core::Vin;
+use time::OffsetDateTime;
+
+use super::sql::{select_pairs_in, Bind, MultiRow, WriteTx};
+use crate::{to_millis, Backend, StoreError};
+
+const SELECT_STATES: &str = "SELECT vin, state FROM vehicle_states WHERE vin IN ";
+
+const CREATE_STATES: MultiRow = MultiRow {
+    head: "INSERT INTO vehicle_states (vin, state, last_at, open_trip_last_sample, updated_at) ",
+    tail: " ON CONFLICT (vin) DO NOTHING",
+    operation: "create vehicle states",
+};
+
+const UPSERT_STATES: MultiRow = MultiRow {
+    head: "INSERT INTO vehicle_states (vin, state, last_at, open_trip_last_sample, updated_at) ",
+    tail: " ON CONFLICT (vin) DO UPDATE SET state = excluded.state, \
+           last_at = excluded.last_at, \
+           open_trip_last_sample = excluded.open_trip_last_sample, \
+           updated_at = excluded.updated_at",
+    operation: "store vehicle states",
+};
+
+/// One vehicle's state, and its JSON as loaded (none for a vehicle without a row).
+#[derive(Debug)]
+struct Loaded {
+    state: VehicleState,
+    stored: Option<String>,
+}
+
+/// The states of the vehicles of one transaction, by VIN.
+#[derive(Debug, Default)]
+pub(super) struct LoadedStates {
+    entries: BTreeMap<Vin, Loaded>,
+}
+
+impl LoadedStates {
+    /// Loads (and on PostgreSQL locks) the states of `vins`; a vehicle never seen before
+    /// gets [`VehicleState::new`].
+    pub(super) async fn lock(tx: &mut WriteTx, vins: &[&Vin]) -> Result<Self, StoreError> {
+        let mut vins = vins.to_vec();
+        vins.sort_unstable();
+        vins.dedup();
+
+        if tx.backend() == Backend::Postgres {
+            create_missing(tx, &vins).await?;
+        }
+        let rows = select_states(tx, &vins).await?;
+
+        let mut entries = BTreeMap::new();
+        for (vin, json) in rows {
+            let loaded = decode_row(&vin, json)?;
+            entries.insert(loaded.state.vin.clone(), loaded);
+        }
+        for vin in vins {
+            entries.entry(vin.clone()).or_insert_with(|| Loaded {
+                state: VehicleState::new(vin.clone()),
+                stored: None,
+            });
+        }
+        Ok(Self { entries })
+    }
+
+    /// The state of a vehicle, as new if it was not loaded.
+    pub(super) fn get_mut(&mut self, vin: &Vin) -> &mut VehicleState {
+        let loaded = self.entries.entry(vin.clone()).or_insert_with(|| Loaded {
+            state: VehicleState::new(vin.clone()),
+            stored: None,
+        });
+        &mut loaded.state
+    }
+
+    /// Every state, by VIN.
+    pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = &mut VehicleState> {
+        self.entries.values_mut().map(|loaded| &mut loaded.state)
+    }
+
+    /// Writes back the states that changed; returns how many.
+    pub(super) async fn write(&self, tx: &mut WriteTx) -> Result<usize, StoreError> {
+        let now = to_millis(OffsetDateTime::now_utc());
+        let mut rows = Vec::new();
+        for loaded in self.entries.values() {
+            let json = encode(&loaded.state)?;
+            if loaded.stored.as_deref() != Some(json.as_str()) {
+                rows.push(state_row(
+                    loaded.state.vin.as_str(),
+                    &loaded.state,
+                    json,
+                    now,
+                ));
+            }
+        }
+
+        UPSERT_STATES.execute(tx, &rows).await?;
+        Ok(rows.len())
+    }
+}
+
+/// Inserts a new state for each of `vins` that has no row yet, so that all can be locked.
+async fn create_missing(tx: &mut WriteTx, vins: &[&Vin]) -> Result<(), StoreError> {
+    let now = to_millis(OffsetDateTime::now_utc());
+    let mut rows = Vec::with_capacity(vins.len());
+    for vin in vins {
+        let state = VehicleState::new((*vin).clone());
+        let json = encode(&state)?;
+        rows.push(state_row(vin.as_str(), &state, json, now));
+    }
+
+    CREATE_STATES.execute(tx, &rows).await?;
+    Ok(())
+}
+
+/// The stored states of `vins` (sorted), locked in that order on PostgreSQL.
+async fn select_states(
+    tx: &mut WriteTx,
+    vins: &[&Vin],
+) -> Result<Vec<(String, String)>, StoreError> {
+    // Locked in byte order of the VINs, whatever the database's collation.
+    let tail = match tx.backend() {
+        Backend::Sqlite => "",
+        Backend::Postgres => " ORDER BY vin COLLATE \"C\" FOR UPDATE",
+    };
+    let keys: Vec<&str> = vins.iter().map(|vin| vin.as_str()).collect();
+    select_pairs_in(tx, SELECT_STATES, &keys, tail, "load vehicle states").await
+}
+
+/// A state read back from its row.
+fn decode_row(vin: &str, json: String) -> Result<Loaded, StoreError> {
+    let state: VehicleState = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt {
+        what: "vehicle_states.state",
+        detail: e.to_string(),
+    })?;
+    if state.vin.as_str() != vin {
+        return Err(StoreError::Corrupt {
+            what: "vehicle_states.state",
+            detail: format!("the state of {vin} names {}", state.vin.as_str()),
+        });
+    }
+    Ok(Loaded {
+        state,
+        stored: Some(json),
+    })
+}
+
+/// A state as JSON.
+pub(super) fn encode(state: &VehicleState) -> Result<String, StoreError> {
+    serde_json::to_string(state).map_err(|source| StoreError::Encode {
+        what: "vehicle state",
+        source,
+    })
+}
+
+/// The row of the state of `vin`: its JSON and the columns the sweeps use.
+fn state_row<'a>(vin: &'a str, state: &VehicleState, json: String, now: i64) -> Vec<Bind<'a>> {
+    let open_trip = state.open_trip.as_ref().filter(|trip| !trip.done);
+    vec![
+        Bind::text(vin),
+        Bind::owned(json),
+        Bind::OptInt(state.last_at.map(to_millis)),
+        Bind::OptInt(open_trip.map(|trip| to_millis(trip.last_sample_at))),
+        Bind::Int(now),
+    ]
+}

@@ -1,0 +1,561 @@
+//! Filtered reads of vehicle data for the partner API: a vehicle of a fleet by its id, and
+//! a vehicle's trips, events and raw messages restricted by time windows (the spec's
+//! `timestamps`) and by the filters of each collection, paged in SQL.
+//!
+//! Every filter value is bound, never spliced into the SQL text; the placeholders are
+//! numbered in the order the values are bound, which both backends accept.
+
+use fleetgate_core::vehicle::state::{Alarm, Alert, Collision, StolenPeriod, Trip, TripState};
+use fleetgate_core::vehicle::Channel;
+use fleetgate_core::{FleetId, Vin};
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+
+use crate::{from_millis, on_pool, to_millis, Store, StoreError, StoredMessage, Vehicle};
+
+/// Measurement times from `from` to `to`, both included; an end left out is unbounded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeWindow {
+    /// The earliest time, if any.
+    pub from: Option<OffsetDateTime>,
+    /// The latest time, if any.
+    pub to: Option<OffsetDateTime>,
+}
+
+/// Which trips of a vehicle to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TripQuery {
+    /// Trips that started in one of these windows; none means any time.
+    pub windows: Vec<TimeWindow>,
+    /// Distance bounds, km, both included.
+    pub distance: (Option<f64>, Option<f64>),
+    /// Duration bounds, seconds, both included.
+    pub duration: (Option<i64>, Option<i64>),
+    /// Trips in one of these states (the state of [`Trip::state`]); none means any.
+    pub states: Vec<TripState>,
+    /// Only the trips that are over.
+    pub done_only: bool,
+}
+
+/// Which alarm changes to list, beyond their time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlarmKind {
+    /// Both the status changes and the triggers.
+    Any,
+    /// Only the changes of status (armed or disarmed) without a trigger.
+    Status,
+    /// Only the times it went off.
+    Trigger,
+}
+
+/// A record table of vehicle events, with the column that dates its rows.
+#[derive(Debug, Clone, Copy)]
+struct EventTable {
+    table: &'static str,
+    time_column: &'static str,
+    operation: &'static str,
+}
+
+const ALERTS: EventTable = EventTable {
+    table: "alerts",
+    time_column: "started_at",
+    operation: "list alerts in time windows",
+};
+
+const ALARMS: EventTable = EventTable {
+    table: "alarms",
+    time_column: "at",
+    operation: "list alarms in time windows",
+};
+
+const COLLISIONS: EventTable = EventTable {
+    table: "collisions",
+    time_column: "at",
+    operation: "list collisions in time windows",
+};
+
+const STOLEN_PERIODS: EventTable = EventTable {
+    table: "stolen_periods",
+    time_column: "started_at",
+    operation: "list stolen periods in time windows",
+};
+
+/// A value bound to a placeholder.
+enum Arg {
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+/// The `WHERE` clause of a listing and the values it binds, in placeholder order.
+struct Filter {
+    clauses: Vec<String>,
+    args: Vec<Arg>,
+}
+
+impl Filter {
+    /// The rows of one vehicle.
+    fn of_vehicle(vin: &Vin) -> Self {
+        Self {
+            clauses: vec!["vin = $1".to_owned()],
+            args: vec![Arg::Text(vin.as_str().to_owned())],
+        }
+    }
+
+    /// Binds `arg` and returns its placeholder.
+    fn arg(&mut self, arg: Arg) -> String {
+        self.args.push(arg);
+        format!("${}", self.args.len())
+    }
+
+    /// Rows whose `column` lies in one of `windows` (all rows when there is none).
+    fn windows(&mut self, column: &str, windows: &[TimeWindow]) {
+        if windows.is_empty() {
+            return;
+        }
+        let mut parts = Vec::with_capacity(windows.len());
+        for window in windows {
+            let from = self.arg(Arg::Int(window.from.map_or(i64::MIN, to_millis)));
+            let to = self.arg(Arg::Int(window.to.map_or(i64::MAX, to_millis)));
+            parts.push(format!("({column} >= {from} AND {column} <= {to})"));
+        }
+        self.clauses.push(format!("({})", parts.join(" OR ")));
+    }
+
+    /// Rows whose `column` is at least `min` and at most `max`, when they are given.
+    fn bounds(&mut self, column: &str, min: Option<Arg>, max: Option<Arg>) {
+        if let Some(min) = min {
+            let placeholder = self.arg(min);
+            self.clauses.push(format!("{column} >= {placeholder}"));
+        }
+        if let Some(max) = max {
+            let placeholder = self.arg(max);
+            self.clauses.push(format!("{column} <= {placeholder}"));
+        }
+    }
+
+    fn where_clause(&self) -> String {
+        self.clauses.join(" AND ")
+    }
+
+    /// The placeholders of the limit and the offset that follow the filter's values.
+    fn paging_placeholders(&self) -> (String, String) {
+        let next = self.args.len();
+        (format!("${}", next + 1), format!("${}", next + 2))
+    }
+}
+
+/// Binds every value of a filter to a query, in order.
+macro_rules! bind_args {
+    ($query:expr, $args:expr) => {{
+        let mut query = $query;
+        for arg in $args {
+            query = match arg {
+                Arg::Int(value) => query.bind(*value),
+                Arg::Real(value) => query.bind(*value),
+                Arg::Text(value) => query.bind(value.as_str()),
+            };
+        }
+        query
+    }};
+}
+
+/// A vehicle row: id, vin, motorization, brand, created_at, updated_at.
+type VehicleRow = (String, String, Option<String>, Option<String>, i64, i64);
+
+/// A raw message row: vin, id, at, received_at, payload.
+type MessageRow = (String, String, i64, i64, String);
+
+impl Store {
+    /// The vehicle of fleet `fleet` whose id (or, failing that, VIN) is `vid`.
+    pub async fn fleet_vehicle(
+        &self,
+        fleet: &FleetId,
+        vid: &str,
+    ) -> Result<Option<Vehicle>, StoreError> {
+        let sql = "SELECT v.id, v.vin, v.motorization, v.brand, v.created_at, v.updated_at \
+                   FROM fleet_vehicles m JOIN vehicles v ON v.id = m.vehicle_id \
+                   WHERE m.fleet_id = $1 AND (v.id = $2 OR v.vin = $3) \
+                   ORDER BY CASE WHEN v.id = $4 THEN 0 ELSE 1 END LIMIT 1";
+        let row: Option<VehicleRow> = on_pool!(self, pool => sqlx::query_as(sql)
+            .bind(fleet.as_str())
+            .bind(vid)
+            .bind(vid)
+            .bind(vid)
+            .fetch_optional(pool)
+            .await)
+        .map_err(failed("find a vehicle of a fleet"))?;
+
+        row.map(vehicle_of_row).transpose()
+    }
+
+    /// One page of the trips of a vehicle that match `query`, latest start first, and how
+    /// many match in all.
+    pub async fn vehicle_trips_matching(
+        &self,
+        vin: &Vin,
+        query: &TripQuery,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<Trip>, u64), StoreError> {
+        let filter = trip_filter(vin, query);
+        let listing = Listing {
+            table: "trips",
+            order: "started_at DESC, id DESC",
+            operation: "list trips matching filters",
+        };
+        self.list_matching(&listing, &filter, offset, limit).await
+    }
+
+    /// One page of a vehicle's alerts that started in `windows`, newest first, and how
+    /// many there are.
+    pub async fn vehicle_alerts_in(
+        &self,
+        vin: &Vin,
+        windows: &[TimeWindow],
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<Alert>, u64), StoreError> {
+        self.list_events(ALERTS, vin, windows, offset, limit).await
+    }
+
+    /// One page of a vehicle's alarm changes of `kind` in `windows`, newest first, and how
+    /// many there are.
+    pub async fn vehicle_alarms_in(
+        &self,
+        vin: &Vin,
+        windows: &[TimeWindow],
+        kind: AlarmKind,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<Alarm>, u64), StoreError> {
+        let mut filter = Filter::of_vehicle(vin);
+        filter.windows(ALARMS.time_column, windows);
+        // LIMITATION: the alarms table has no trigger column, so the kind is told from the
+        // record's compact serde JSON, where an alarm without a trigger reads
+        // `"trigger":null`.
+        match kind {
+            AlarmKind::Any => {}
+            AlarmKind::Status => filter.clauses.push("data LIKE '%\"trigger\":null%'".into()),
+            AlarmKind::Trigger => filter
+                .clauses
+                .push("data NOT LIKE '%\"trigger\":null%'".into()),
+        }
+        let listing = Listing::of_events(ALARMS);
+        self.list_matching(&listing, &filter, offset, limit).await
+    }
+
+    /// One page of a vehicle's collisions in `windows`, newest first, and how many there
+    /// are.
+    pub async fn vehicle_collisions_in(
+        &self,
+        vin: &Vin,
+        windows: &[TimeWindow],
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<Collision>, u64), StoreError> {
+        self.list_events(COLLISIONS, vin, windows, offset, limit)
+            .await
+    }
+
+    /// One page of a vehicle's stolen periods that started in `windows`, newest first,
+    /// and how many there are.
+    pub async fn vehicle_stolen_periods_in(
+        &self,
+        vin: &Vin,
+        windows: &[TimeWindow],
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<StolenPeriod>, u64), StoreError> {
+        self.list_events(STOLEN_PERIODS, vin, windows, offset, limit)
+            .await
+    }
+
+    /// The alert `id` of vehicle `vin`.
+    pub async fn vehicle_alert(&self, vin: &Vin, id: &str) -> Result<Option<Alert>, StoreError> {
+        self.event_by_id(ALERTS, vin, id).await
+    }
+
+    /// The alarm change `id` of vehicle `vin`.
+    pub async fn vehicle_alarm(&self, vin: &Vin, id: &str) -> Result<Option<Alarm>, StoreError> {
+        self.event_by_id(ALARMS, vin, id).await
+    }
+
+    /// The collision `id` of vehicle `vin`.
+    pub async fn vehicle_collision(
+        &self,
+        vin: &Vin,
+        id: &str,
+    ) -> Result<Option<Collision>, StoreError> {
+        self.event_by_id(COLLISIONS, vin, id).await
+    }
+
+    /// The stolen period `id` of vehicle `vin`.
+    pub async fn vehicle_stolen_period(
+        &self,
+        vin: &Vin,
+        id: &str,
+    ) -> Result<Option<StolenPeriod>, StoreError> {
+        self.event_by_id(STOLEN_PERIODS, vin, id).await
+    }
+
+    /// One page of a vehicle's raw messages of `channel` measured in one of `windows`
+    /// (any time when there is none), newest first when `newest_first`, else oldest
+    /// first, and how many match in all.
+    pub async fn vehicle_messages_in(
+        &self,
+        vin: &Vin,
+        channel: Channel,
+        windows: &[TimeWindow],
+        newest_first: bool,
+        page: (u64, u32),
+    ) -> Result<(Vec<StoredMessage>, u64), StoreError> {
+        let mut filter = Filter::of_vehicle(vin);
+        let placeholder = filter.arg(Arg::Text(channel.as_str().to_owned()));
+        filter.clauses.push(format!("channel = {placeholder}"));
+        filter.windows("at", windows);
+
+        let order = if newest_first {
+            "at DESC, id DESC"
+        } else {
+            "at, id"
+        };
+        let (limit, offset) = filter.paging_placeholders();
+        let select = format!(
+            "SELECT vin, id, at, received_at, payload FROM vehicle_messages WHERE {} \
+             ORDER BY {order} LIMIT {limit} OFFSET {offset}",
+            filter.where_clause()
+        );
+        let count = format!(
+            "SELECT COUNT(*) FROM vehicle_messages WHERE {}",
+            filter.where_clause()
+        );
+
+        let (rows, total): (Vec<MessageRow>, i64) = on_pool!(self, pool => {
+            let rows = bind_args!(sqlx::query_as(&select), &filter.args)
+                .bind(i64::from(page.1))
+                .bind(sql_offset(page.0))
+                .fetch_all(pool)
+                .await;
+            let total = bind_args!(sqlx::query_scalar(&count), &filter.args)
+                .fetch_one(pool)
+                .await;
+            rows.and_then(|rows| total.map(|total| (rows, total)))
+        })
+        .map_err(failed("list vehicle messages in time windows"))?;
+
+        let messages = rows
+            .into_iter()
+            .map(|row| stored_message(row, channel))
+            .collect::<Result<_, _>>()?;
+        Ok((messages, total.max(0) as u64))
+    }
+
+    async fn list_events<T: DeserializeOwned>(
+        &self,
+        table: EventTable,
+        vin: &Vin,
+        windows: &[TimeWindow],
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<T>, u64), StoreError> {
+        let mut filter = Filter::of_vehicle(vin);
+        filter.windows(table.time_column, windows);
+        let listing = Listing::of_events(table);
+        self.list_matching(&listing, &filter, offset, limit).await
+    }
+
+    async fn event_by_id<T: DeserializeOwned>(
+        &self,
+        table: EventTable,
+        vin: &Vin,
+        id: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let sql = format!(
+            "SELECT data FROM {} WHERE vin = $1 AND id = $2",
+            table.table
+        );
+        let json: Option<String> = on_pool!(self, pool => sqlx::query_scalar(&sql)
+            .bind(vin.as_str())
+            .bind(id)
+            .fetch_optional(pool)
+            .await)
+        .map_err(failed(table.operation))?;
+
+        json.map(|json| decode(&json, table.table)).transpose()
+    }
+
+    /// One page of the `data` of the rows `filter` selects, and how many it selects.
+    async fn list_matching<T: DeserializeOwned>(
+        &self,
+        listing: &Listing,
+        filter: &Filter,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<T>, u64), StoreError> {
+        let (limit_at, offset_at) = filter.paging_placeholders();
+        let select = format!(
+            "SELECT data FROM {} WHERE {} ORDER BY {} LIMIT {limit_at} OFFSET {offset_at}",
+            listing.table,
+            filter.where_clause(),
+            listing.order
+        );
+        let count = format!(
+            "SELECT COUNT(*) FROM {} WHERE {}",
+            listing.table,
+            filter.where_clause()
+        );
+
+        let (rows, total): (Vec<String>, i64) = on_pool!(self, pool => {
+            let rows = bind_args!(sqlx::query_scalar(&select), &filter.args)
+                .bind(i64::from(limit))
+                .bind(sql_offset(offset))
+                .fetch_all(pool)
+                .await;
+            let total = bind_args!(sqlx::query_scalar(&count), &filter.args)
+                .fetch_one(pool)
+                .await;
+            rows.and_then(|rows| total.map(|total| (rows, total)))
+        })
+        .map_err(failed(listing.operation))?;
+
+        let records = rows
+            .iter()
+            .map(|json| decode(json, listing.table))
+            .collect::<Result<_, _>>()?;
+        Ok((records, total.max(0) as u64))
+    }
+}
+
+/// A table listed newest first.
+struct Listing {
+    table: &'static str,
+    order: &'static str,
+    operation: &'static str,
+}
+
+impl Listing {
+    fn of_events(table: EventTable) -> Self {
+        let order = match table.time_column {
+            "at" => "at DESC, id DESC",
+            _ => "started_at DESC, id DESC",
+        };
+        Self {
+            table: table.table,
+            order,
+            operation: table.operation,
+        }
+    }
+}
+
+/// The filter of a trip listing.
+fn trip_filter(vin: &Vin, query: &TripQuery) -> Filter {
+    let mut filter = Filter::of_vehicle(vin);
+    filter.windows("started_at", &query.windows);
+    let (min, max) = query.distance;
+    filter.bounds("distance", min.map(Arg::Real), max.map(Arg::Real));
+    let (min, max) = query.duration;
+    filter.bounds("duration", min.map(Arg::Int), max.map(Arg::Int));
+
+    // LIMITATION: `states` compares the trip's state column (its first fault); a trip
+    // with several faults matches only on the first.
+    if !query.states.is_empty() {
+        let placeholders: Vec<String> = query
+            .states
+            .iter()
+            .map(|state| filter.arg(Arg::Text(state_name(*state).to_owned())))
+            .collect();
+        filter
+            .clauses
+            .push(format!("state IN ({})", placeholders.join(", ")));
+    }
+    if query.done_only {
+        filter.clauses.push("done = TRUE".to_owned());
+    }
+    filter
+}
+
+/// A trip state as the `state` column holds it.
+fn state_name(state: TripState) -> &'static str {
+    match state {
+        TripState::Nominal => "Nominal",
+        TripState::Unstarted => "Unstarted",
+        TripState::DataLacking => "DataLacking",
+        TripState::Unfinished => "Unfinished",
+    }
+}
+
+fn failed(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |source| StoreError::Query { operation, source }
+}
+
+/// An offset as SQL takes it (beyond the largest, no row is left anyway).
+fn sql_offset(offset: u64) -> i64 {
+    i64::try_from(offset).unwrap_or(i64::MAX)
+}
+
+fn vehicle_of_row(row: VehicleRow) -> Result<Vehicle, StoreError> {
+    let (id, vin, motorization, brand, created_at, updated_at) = row;
+    let vin = Vin::parse(&vin).map_err(|e| StoreError::Corrupt {
+        what: "vehicles.vin",
+        detail: e.to_string(),
+    })?;
+    Ok(Vehicle {
+        id,
+        vin,
+        motorization,
+        brand,
+        created_at: from_millis(created_at),
+        updated_at: from_millis(updated_at),
+    })
+}
+
+fn stored_message(row: MessageRow, channel: Channel) -> Result<StoredMessage, StoreError> {
+    let (vin, id, at, received_at, payload) = row;
+    let vin = Vin::parse(&vin).map_err(|e| StoreError::Corrupt {
+        what: "vehicle_messages.vin",
+        detail: e.to_string(),
+    })?;
+    Ok(StoredMessage {
+        vin,
+        id,
+        channel,
+        at: from_millis(at),
+        received_at: from_millis(received_at),
+        payload,
+    })
+}
+
+fn decode<T: DeserializeOwned>(json: &str, table: &'static str) -> Result<T, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
+        what: table,
+        detail: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trip_filters_number_their_placeholders_in_bind_order() {
+        let vin = Vin::parse("VF3ABCDE0FG123456").unwrap();
+        let query = TripQuery {
+            windows: vec![TimeWindow::default(), TimeWindow::default()],
+            distance: (Some(1.0), None),
+            duration: (None, Some(60)),
+            states: vec![TripState::Nominal, TripState::Unfinished],
+            done_only: true,
+        };
+
+        let filter = trip_filter(&vin, &query);
+
+        assert_eq!(
+            filter.where_clause(),
+            "vin = $1 AND ((started_at >= $2 AND started_at <= $3) OR \
+             (started_at >= $4 AND started_at <= $5)) AND distance >= $6 AND duration <= $7 \
+             AND state IN ($8, $9) AND done = TRUE"
+        );
+        assert_eq!(filter.paging_placeholders(), ("$10".into(), "$11".into()));
+    }
+}
