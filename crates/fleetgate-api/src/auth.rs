@@ -23,7 +23,7 @@ use axum::response::Response;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use fleetgate_core::{ApiVersion, ClientId, ErrorCode, Login};
-use fleetgate_store::Partner;
+use fleetgate_store::{ConnectedService, Partner, RateLimits};
 use hmac::{Hmac, Mac};
 use parking_lot::Mutex;
 use rand::RngCore;
@@ -52,6 +52,10 @@ pub struct Caller {
     pub client_id: ClientId,
     /// The API version of the path.
     pub version: ApiVersion,
+    /// The application's rate limits.
+    pub limits: RateLimits,
+    /// The connected services of the application's subscription.
+    pub services: Vec<ConnectedService>,
 }
 
 /// Login and password from an `Authorization: Basic` header.
@@ -146,8 +150,15 @@ pub async fn gateway(
 ) -> Result<Response, ApiError> {
     let (mut parts, body) = request.into_parts();
     let caller = authorize(&state, &parts).await?;
-    parts.extensions.insert(caller);
-    Ok(next.run(Request::from_parts(parts, body)).await)
+    let admission = crate::rate_limit::admit(&state, &caller).await?;
+    if admission.refusal.is_some() {
+        return Ok(crate::rate_limit::refusal(&caller, &admission));
+    }
+
+    parts.extensions.insert(caller.clone());
+    let mut response = next.run(Request::from_parts(parts, body)).await;
+    crate::rate_limit::add_headers(&mut response, &caller, &admission);
+    Ok(response)
 }
 
 async fn authorize(state: &AppState, request: &Parts) -> Result<Caller, ApiError> {
@@ -247,6 +258,8 @@ async fn decide(
         login: partner.login,
         client_id,
         version,
+        limits: application.limits,
+        services: application.services,
     })
 }
 

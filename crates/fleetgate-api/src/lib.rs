@@ -13,6 +13,7 @@ pub mod error;
 pub mod onboarding;
 pub mod password;
 pub mod psa;
+pub mod rate_limit;
 pub mod server;
 pub mod state;
 pub mod tls;

@@ -12,6 +12,7 @@
 pub mod clock;
 pub mod drive;
 pub mod incident;
+pub mod load;
 pub mod model;
 pub mod network;
 pub mod report;
@@ -19,6 +20,7 @@ pub mod runner;
 pub mod scenario;
 
 pub use clock::SimClock;
+pub use load::{steady_load, LoadReport};
 pub use network::Network;
 pub use report::{MessageKind, SimReport, StopReason, Tally};
 pub use runner::{run, SimConfig, SimError, SimTransport, SimVehicle, TlsBase};

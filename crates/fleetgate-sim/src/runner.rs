@@ -415,7 +415,7 @@ fn transports(config: &SimConfig, vehicles: &[SimVehicle]) -> Result<Vec<Transpo
     }
 }
 
-fn mqtt_options(config: &SimConfig, vin: &Vin, transport: Transport) -> MqttOptions {
+pub(crate) fn mqtt_options(config: &SimConfig, vin: &Vin, transport: Transport) -> MqttOptions {
     let mut options = MqttOptions::new(
         vin.as_str(),
         config.broker_host.as_str(),

@@ -57,8 +57,73 @@ pub struct Application {
     pub name: String,
     /// The API versions it is subscribed to.
     pub versions: Vec<ApiVersion>,
+    /// Its rate limits.
+    pub limits: RateLimits,
+    /// The connected services of its subscription, which grant its data scope.
+    pub services: Vec<ConnectedService>,
     /// When it was created.
     pub created_at: OffsetDateTime,
+}
+
+/// The rate limits of an application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Requests admitted in any 24 hours.
+    pub daily: u32,
+    /// Requests admitted in one second.
+    pub burst: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            daily: 100_000,
+            burst: 100,
+        }
+    }
+}
+
+/// A connected service an application subscribes to; each grants a data scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnectedService {
+    /// Connected fleet: every data of the vehicles.
+    ConnectedFleet,
+    /// TMTS, tele-maintenance: the vehicle's state, maintenance and alerts.
+    Tmts,
+    /// UBI, usage-based insurance: trips, positions, collisions and driving.
+    Ubi,
+}
+
+impl ConnectedService {
+    /// Every service, in their stored order.
+    pub const ALL: [Self; 3] = [Self::ConnectedFleet, Self::Tmts, Self::Ubi];
+
+    /// The stored and displayed form: `connected-fleet`, `tmts`, `ubi`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ConnectedFleet => "connected-fleet",
+            Self::Tmts => "tmts",
+            Self::Ubi => "ubi",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|service| service.as_str() == value)
+    }
+}
+
+/// The subscription terms of a new application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationTerms {
+    /// The API versions it may call.
+    pub versions: Vec<ApiVersion>,
+    /// Its rate limits.
+    pub limits: RateLimits,
+    /// Its connected services.
+    pub services: Vec<ConnectedService>,
 }
 
 /// A fleet owned by one partner.

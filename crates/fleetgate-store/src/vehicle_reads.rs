@@ -6,7 +6,7 @@
 //! numbered in the order the values are bound, which both backends accept.
 
 use fleetgate_core::vehicle::state::{Alarm, Alert, Collision, StolenPeriod, Trip, TripState};
-use fleetgate_core::vehicle::Channel;
+use fleetgate_core::vehicle::{Channel, VehicleState};
 use fleetgate_core::{FleetId, Vin};
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
@@ -80,6 +80,16 @@ const STOLEN_PERIODS: EventTable = EventTable {
     operation: "list stolen periods in time windows",
 };
 
+/// A record of one of a fleet's vehicles, with the id of that vehicle (the `{vid}` of its
+/// paths).
+#[derive(Debug, Clone)]
+pub struct InFleet<T> {
+    /// The vehicle's id.
+    pub vehicle_id: String,
+    /// The record.
+    pub record: T,
+}
+
 /// A value bound to a placeholder.
 enum Arg {
     Int(i64),
@@ -100,6 +110,22 @@ impl Filter {
             clauses: vec!["vin = $1".to_owned()],
             args: vec![Arg::Text(vin.as_str().to_owned())],
         }
+    }
+
+    /// The rows of the vehicles of one fleet, in a query that joins `fleet_vehicles` as `m`.
+    fn of_fleet(fleet: &FleetId) -> Self {
+        Self {
+            clauses: vec!["m.fleet_id = $1".to_owned()],
+            args: vec![Arg::Text(fleet.as_str().to_owned())],
+        }
+    }
+
+    /// The rows of one trip of one vehicle.
+    fn of_trip(vin: &Vin, trip_id: &str) -> Self {
+        let mut filter = Self::of_vehicle(vin);
+        let placeholder = filter.arg(Arg::Text(trip_id.to_owned()));
+        filter.clauses.push(format!("trip_id = {placeholder}"));
+        filter
     }
 
     /// Binds `arg` and returns its placeholder.
@@ -198,7 +224,7 @@ impl Store {
         offset: u64,
         limit: u32,
     ) -> Result<(Vec<Trip>, u64), StoreError> {
-        let filter = trip_filter(vin, query);
+        let filter = trip_filter(Filter::of_vehicle(vin), query);
         let listing = Listing {
             table: "trips",
             order: "started_at DESC, id DESC",
@@ -427,6 +453,254 @@ impl Store {
     }
 }
 
+/// Fleet-wide reads, and the records of one trip.
+impl Store {
+    /// One page of the trips of a fleet's vehicles that match `query`, latest start first,
+    /// and how many match in all.
+    pub async fn fleet_trips_matching(
+        &self,
+        fleet: &FleetId,
+        query: &TripQuery,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<InFleet<Trip>>, u64), StoreError> {
+        let filter = trip_filter(Filter::of_fleet(fleet), query);
+        let listing = Listing {
+            table: "trips",
+            order: "started_at DESC, t.id DESC",
+            operation: "list the trips of a fleet",
+        };
+        self.list_in_fleet(&listing, &filter, offset, limit).await
+    }
+
+    /// One page of the alerts of a fleet's vehicles that started in `windows`, newest
+    /// first, and how many there are.
+    pub async fn fleet_alerts_in(
+        &self,
+        fleet: &FleetId,
+        windows: &[TimeWindow],
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<InFleet<Alert>>, u64), StoreError> {
+        self.fleet_events(ALERTS, fleet, windows, offset, limit)
+            .await
+    }
+
+    /// One page of the collisions of a fleet's vehicles in `windows`, newest first, and
+    /// how many there are.
+    pub async fn fleet_collisions_in(
+        &self,
+        fleet: &FleetId,
+        windows: &[TimeWindow],
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<InFleet<Collision>>, u64), StoreError> {
+        self.fleet_events(COLLISIONS, fleet, windows, offset, limit)
+            .await
+    }
+
+    /// The alert `id` of one of the fleet's vehicles.
+    pub async fn fleet_alert(
+        &self,
+        fleet: &FleetId,
+        id: &str,
+    ) -> Result<Option<InFleet<Alert>>, StoreError> {
+        self.fleet_event_by_id(ALERTS, fleet, id).await
+    }
+
+    /// The collision `id` of one of the fleet's vehicles.
+    pub async fn fleet_collision(
+        &self,
+        fleet: &FleetId,
+        id: &str,
+    ) -> Result<Option<InFleet<Collision>>, StoreError> {
+        self.fleet_event_by_id(COLLISIONS, fleet, id).await
+    }
+
+    /// One page of the states of the fleet's vehicles that sent data, by VIN, and how
+    /// many there are; with `with_maintenance`, only those that sent maintenance figures.
+    pub async fn fleet_vehicle_states(
+        &self,
+        fleet: &FleetId,
+        with_maintenance: bool,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<InFleet<VehicleState>>, u64), StoreError> {
+        let mut filter = Filter::of_fleet(fleet);
+        if with_maintenance {
+            // LIMITATION: the states table has no maintenance column; a state without
+            // figures is told by its serde JSON, where the field reads `"maintenance":null`.
+            filter
+                .clauses
+                .push("t.state NOT LIKE '%\"maintenance\":null%'".to_owned());
+        }
+        let listing = Listing {
+            table: "vehicle_states",
+            order: "t.vin",
+            operation: "list the states of a fleet's vehicles",
+        };
+        self.list_in_fleet_column(&listing, "t.state", &filter, offset, limit)
+            .await
+    }
+
+    /// One page of the alerts raised during trip `trip_id` of vehicle `vin` that started
+    /// in `windows`, newest first, and how many there are.
+    pub async fn trip_alerts_in(
+        &self,
+        vin: &Vin,
+        trip_id: &str,
+        windows: &[TimeWindow],
+        page: (u64, u32),
+    ) -> Result<(Vec<Alert>, u64), StoreError> {
+        let mut filter = Filter::of_trip(vin, trip_id);
+        filter.windows(ALERTS.time_column, windows);
+        let listing = Listing::of_events(ALERTS);
+        self.list_matching(&listing, &filter, page.0, page.1).await
+    }
+
+    /// One page of the collisions of trip `trip_id` of vehicle `vin` in `windows`, newest
+    /// first, and how many there are.
+    pub async fn trip_collisions_in(
+        &self,
+        vin: &Vin,
+        trip_id: &str,
+        windows: &[TimeWindow],
+        page: (u64, u32),
+    ) -> Result<(Vec<Collision>, u64), StoreError> {
+        let mut filter = Filter::of_trip(vin, trip_id);
+        filter.windows(COLLISIONS.time_column, windows);
+        let listing = Listing::of_events(COLLISIONS);
+        self.list_matching(&listing, &filter, page.0, page.1).await
+    }
+
+    /// The vehicle with this VIN in one of the fleets of partner `partner_id`.
+    pub async fn partner_vehicle(
+        &self,
+        partner_id: &str,
+        vin: &Vin,
+    ) -> Result<Option<Vehicle>, StoreError> {
+        let sql = "SELECT v.id, v.vin, v.motorization, v.brand, v.created_at, v.updated_at \
+                   FROM vehicles v JOIN fleet_vehicles m ON m.vehicle_id = v.id \
+                   JOIN fleets f ON f.id = m.fleet_id \
+                   WHERE f.partner_id = $1 AND v.vin = $2 LIMIT 1";
+        let row: Option<VehicleRow> = on_pool!(self, pool => sqlx::query_as(sql)
+            .bind(partner_id)
+            .bind(vin.as_str())
+            .fetch_optional(pool)
+            .await)
+        .map_err(failed("find a vehicle of a partner"))?;
+
+        row.map(vehicle_of_row).transpose()
+    }
+
+    async fn fleet_events<T: DeserializeOwned>(
+        &self,
+        table: EventTable,
+        fleet: &FleetId,
+        windows: &[TimeWindow],
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<InFleet<T>>, u64), StoreError> {
+        let mut filter = Filter::of_fleet(fleet);
+        filter.windows(&format!("t.{}", table.time_column), windows);
+        let mut listing = Listing::of_events(table);
+        listing.order = match table.time_column {
+            "at" => "t.at DESC, t.id DESC",
+            _ => "t.started_at DESC, t.id DESC",
+        };
+        self.list_in_fleet(&listing, &filter, offset, limit).await
+    }
+
+    async fn fleet_event_by_id<T: DeserializeOwned>(
+        &self,
+        table: EventTable,
+        fleet: &FleetId,
+        id: &str,
+    ) -> Result<Option<InFleet<T>>, StoreError> {
+        let sql = format!(
+            "SELECT t.data, m.vehicle_id FROM {} t JOIN fleet_vehicles m ON m.vin = t.vin \
+             WHERE m.fleet_id = $1 AND t.id = $2 LIMIT 1",
+            table.table
+        );
+        let row: Option<(String, String)> = on_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(fleet.as_str())
+            .bind(id)
+            .fetch_optional(pool)
+            .await)
+        .map_err(failed(table.operation))?;
+
+        row.map(|(json, vehicle_id)| in_fleet(&json, vehicle_id, table.table))
+            .transpose()
+    }
+
+    /// [`Self::list_in_fleet_column`] of the tables whose record is in `data`.
+    async fn list_in_fleet<T: DeserializeOwned>(
+        &self,
+        listing: &Listing,
+        filter: &Filter,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<InFleet<T>>, u64), StoreError> {
+        self.list_in_fleet_column(listing, "t.data", filter, offset, limit)
+            .await
+    }
+
+    /// One page of the records (in `column`) of `listing`'s table, as `t`, joined to the
+    /// fleet membership `m` of their vehicle, that `filter` selects; and how many it
+    /// selects.
+    async fn list_in_fleet_column<T: DeserializeOwned>(
+        &self,
+        listing: &Listing,
+        column: &str,
+        filter: &Filter,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<InFleet<T>>, u64), StoreError> {
+        let from = format!(
+            "FROM {} t JOIN fleet_vehicles m ON m.vin = t.vin WHERE {}",
+            listing.table,
+            filter.where_clause()
+        );
+        let (limit_at, offset_at) = filter.paging_placeholders();
+        let select = format!(
+            "SELECT {column}, m.vehicle_id {from} ORDER BY {} LIMIT {limit_at} \
+             OFFSET {offset_at}",
+            listing.order
+        );
+        let count = format!("SELECT COUNT(*) {from}");
+
+        let (rows, total): (Vec<(String, String)>, i64) = on_pool!(self, pool => {
+            let rows = bind_args!(sqlx::query_as(&select), &filter.args)
+                .bind(i64::from(limit))
+                .bind(sql_offset(offset))
+                .fetch_all(pool)
+                .await;
+            let total = bind_args!(sqlx::query_scalar(&count), &filter.args)
+                .fetch_one(pool)
+                .await;
+            rows.and_then(|rows| total.map(|total| (rows, total)))
+        })
+        .map_err(failed(listing.operation))?;
+
+        let records = rows
+            .into_iter()
+            .map(|(json, vehicle_id)| in_fleet(&json, vehicle_id, listing.table))
+            .collect::<Result<_, _>>()?;
+        Ok((records, total.max(0) as u64))
+    }
+}
+
+fn in_fleet<T: DeserializeOwned>(
+    json: &str,
+    vehicle_id: String,
+    table: &'static str,
+) -> Result<InFleet<T>, StoreError> {
+    Ok(InFleet {
+        vehicle_id,
+        record: decode(json, table)?,
+    })
+}
+
 /// A table listed newest first.
 struct Listing {
     table: &'static str,
@@ -449,8 +723,7 @@ impl Listing {
 }
 
 /// The filter of a trip listing.
-fn trip_filter(vin: &Vin, query: &TripQuery) -> Filter {
-    let mut filter = Filter::of_vehicle(vin);
+fn trip_filter(mut filter: Filter, query: &TripQuery) -> Filter {
     filter.windows("started_at", &query.windows);
     let (min, max) = query.distance;
     filter.bounds("distance", min.map(Arg::Real), max.map(Arg::Real));
@@ -548,7 +821,7 @@ mod tests {
             done_only: true,
         };
 
-        let filter = trip_filter(&vin, &query);
+        let filter = trip_filter(Filter::of_vehicle(&vin), &query);
 
         assert_eq!(
             filter.where_clause(),

@@ -39,6 +39,9 @@ const MAX_PACKET_BYTES: usize = 80 * 1024;
 /// How long a new connection may take to finish TLS and send CONNECT.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How much the reader asks of the connection at a time (a telemetry sample is ~500 bytes).
+const READ_CHUNK: usize = 1024;
+
 /// Packets and acknowledgements waiting to be written on one connection.
 const OUTGOING_QUEUE: usize = 512;
 
@@ -393,8 +396,10 @@ async fn write_packets<W>(write_half: W, mut queue: mpsc::Receiver<Outgoing>)
 where
     W: AsyncWrite + Unpin,
 {
-    let mut writer = BufWriter::new(write_half);
-    let mut buffer = BytesMut::with_capacity(256);
+    // Small buffers: a vehicle's outgoing traffic is a few bytes of PUBACK at a time, and
+    // ten thousand connections multiply every byte reserved here.
+    let mut writer = BufWriter::with_capacity(512, write_half);
+    let mut buffer = BytesMut::with_capacity(64);
 
     while let Some(next) = queue.recv().await {
         let packet = match next {
@@ -444,7 +449,7 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
     fn new(source: R) -> Self {
         Self {
             source,
-            buffer: BytesMut::with_capacity(4096),
+            buffer: BytesMut::with_capacity(READ_CHUNK),
         }
     }
 
@@ -457,7 +462,7 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
                 Err(error) => return Err(ReadError::Codec(error)),
             }
 
-            self.buffer.reserve(4096);
+            self.buffer.reserve(READ_CHUNK);
             if self.source.read_buf(&mut self.buffer).await? == 0 {
                 return Ok(None);
             }

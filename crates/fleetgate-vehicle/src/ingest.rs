@@ -25,11 +25,15 @@ pub struct BatchSettings {
 impl Default for BatchSettings {
     fn default() -> Self {
         Self {
-            max_messages: 4_000,
+            max_messages: batch_size_from_env().unwrap_or(1_000),
             max_delay: Duration::from_millis(20),
-            queue: 50_000,
+            queue: 20_000,
         }
     }
+}
+
+fn batch_size_from_env() -> Option<usize> {
+    std::env::var("FLEETGATE_INGEST_BATCH").ok()?.parse().ok()
 }
 
 /// Why a message was not committed; its sender must not acknowledge it.

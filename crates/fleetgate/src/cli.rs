@@ -117,6 +117,10 @@ pub struct SimulateArgs {
     /// The MQTT endpoint to connect to (default: the data dir's configuration).
     #[arg(long, value_name = "HOST:PORT")]
     pub broker: Option<String>,
+    /// Benchmark mode: instead of journeys, every vehicle publishes this many telemetry
+    /// samples per second of wall-clock time, stamped with the real time, day and night.
+    #[arg(long, value_name = "R")]
+    pub load_rate: Option<f64>,
     /// New vehicle connections opened per second (TLS handshakes are spread out).
     #[arg(long, default_value_t = 200.0, value_name = "N")]
     pub connect_rate: f64,

@@ -362,6 +362,14 @@ fn a_v2_call_with_a_v3_only_application_is_refused_with_40301() {
         .send();
     let fleets = reply.expect_json(200);
     assert_eq!(fleets["_embedded"]["fleets"][0]["id"], gateway.a.fleet_id());
+    for resource in ["monitors", "remote/callbacks"] {
+        let path = format!(
+            "/connectedcar/v2/fleets/{}/{resource}?client_id={v2_only}",
+            gateway.a.fleet_id()
+        );
+        let message = gateway.a_request(&path).send().expect_error(404, 40400);
+        assert!(message.contains("/connectedcar/v3/"), "{message}");
+    }
     let reply = gateway
         .a_request(&format!("/connectedcar/v3/fleets?client_id={v2_only}"))
         .send();
@@ -393,8 +401,9 @@ fn a_spec_path_not_served_yet_answers_501_and_a_path_outside_the_spec_404() {
         return;
     };
 
-    let alerts = gateway.a_calls(&format!("/fleets/{}/alerts", gateway.a.fleet_id()));
-    alerts.expect_error(501, 50100);
+    let monitors = gateway.a_calls(&format!("/fleets/{}/monitors", gateway.a.fleet_id()));
+    let message = monitors.expect_error(501, 50100);
+    assert!(message.contains("getFleetMonitors"), "{message}");
 
     let nowhere = gateway.a_calls("/no-such-resource");
     nowhere.expect_error(404, 40400);

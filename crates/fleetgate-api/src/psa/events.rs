@@ -15,7 +15,7 @@ use super::fleets::{self, hal_response};
 use super::hal::Links;
 use super::listing::{Listing, PAGE_SIZE};
 use super::params::QueryParams;
-use super::vehicles::{Target, VehiclePath};
+use super::vehicles::{Target, VehiclePath, VehicleRef};
 use super::{filters, render, trips};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -48,7 +48,7 @@ pub async fn list_alerts(
     let links = fleets::links(&request, &caller, &params);
     let items = alerts
         .iter()
-        .map(|a| alert_json(&target, a, &links))
+        .map(|a| alert_json(target.reference(), a, &links))
         .collect();
     let path = format!("{}/alerts", target.base());
     let body = listing.body(&state, "alerts", items, count, &path, &links);
@@ -74,15 +74,16 @@ pub async fn alert(
     let links = fleets::links(&request, &caller, &params);
     Ok(hal_response(
         request.headers(),
-        alert_json(&target, &alert, &links),
+        alert_json(target.reference(), &alert, &links),
     ))
 }
 
-fn alert_json(target: &Target, alert: &Alert, links: &Links<'_>) -> Value {
-    let path = format!("{}/alerts/{}", target.base(), alert.id);
-    let mut link_map = target.links(links, &path);
+/// The spec's `Alert` with its links.
+pub(super) fn alert_json(vehicle: VehicleRef<'_>, alert: &Alert, links: &Links<'_>) -> Value {
+    let path = format!("{}/alerts/{}", vehicle.base(), alert.id);
+    let mut link_map = vehicle.links(links, &path);
     if let Some(trip) = &alert.trip_id {
-        let href = links.resource(&format!("{}/trips/{trip}", target.base()));
+        let href = links.resource(&format!("{}/trips/{trip}", vehicle.base()));
         link_map.insert("trips".into(), json!([href]));
     }
 
@@ -195,7 +196,7 @@ pub async fn list_collisions(
     let links = fleets::links(&request, &caller, &params);
     let items = collisions
         .iter()
-        .map(|c| collision_json(&target, c, &links))
+        .map(|c| collision_json(target.reference(), c, &links))
         .collect();
     let path = format!("{}/collisions", target.base());
     // The spec names this collection's items `Collisions`, capitalised.
@@ -218,15 +219,20 @@ pub async fn collision(
     let found = state.store().vehicle_collision(vin, &cid).await?;
     let collision = found.ok_or_else(|| not_found("collision", &cid, &target))?;
     let links = fleets::links(&request, &caller, &params);
-    let body = collision_json(&target, &collision, &links);
+    let body = collision_json(target.reference(), &collision, &links);
     Ok(hal_response(request.headers(), body))
 }
 
-fn collision_json(target: &Target, collision: &Collision, links: &Links<'_>) -> Value {
-    let path = format!("{}/collisions/{}", target.base(), collision.id);
-    let mut link_map = target.links(links, &path);
+/// The spec's `Collision` with its links.
+pub(super) fn collision_json(
+    vehicle: VehicleRef<'_>,
+    collision: &Collision,
+    links: &Links<'_>,
+) -> Value {
+    let path = format!("{}/collisions/{}", vehicle.base(), collision.id);
+    let mut link_map = vehicle.links(links, &path);
     if let Some(trip) = &collision.trip_id {
-        let href = links.resource(&format!("{}/trips/{trip}", target.base()));
+        let href = links.resource(&format!("{}/trips/{trip}", vehicle.base()));
         link_map.insert("trip".into(), href);
     }
 

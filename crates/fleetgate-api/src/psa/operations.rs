@@ -18,6 +18,16 @@ pub struct Operation {
     pub served: bool,
 }
 
+impl Operation {
+    /// Whether the reference documents the operation for v3 only: the monitors and the
+    /// remote actions.
+    pub fn v3_only(&self) -> bool {
+        self.path.contains("/monitors")
+            || self.path.contains("/remote")
+            || self.path.contains("/callbacks")
+    }
+}
+
 macro_rules! operations {
     ($($method:ident $path:literal $id:literal $served:literal;)*) => {
         /// Every operation of the specification, in its order.
@@ -33,7 +43,7 @@ macro_rules! operations {
 }
 
 operations! {
-    GET "/vehicles/{vin}" "getVehiclesCapabilities" false;
+    GET "/vehicles/{vin}" "getVehiclesCapabilities" true;
     GET "/fleets" "getFleets" true;
     GET "/fleets/{fid}" "getFleet" true;
     GET "/fleets/{fid}/vehicles" "getVehiclesByDevice" true;
@@ -42,10 +52,10 @@ operations! {
     GET "/fleets/{fid}/vehicles/{vid}/collisions" "getVehicleCollision" true;
     GET "/fleets/{fid}/vehicles/{vid}/collisions/{cid}" "getVehicleCollisionById" true;
     GET "/fleets/{fid}/vehicles/{vid}/maintenance" "getVehicleMaintenance" true;
-    GET "/fleets/{fid}/status" "getFleetStatusList" false;
-    GET "/fleets/{fid}/maintenances" "getFleetMantenanceList" false;
-    GET "/fleets/{fid}/alerts" "getFleetAlertList" false;
-    GET "/fleets/{fid}/alerts/{aid}" "getFleetAlertById" false;
+    GET "/fleets/{fid}/status" "getFleetStatusList" true;
+    GET "/fleets/{fid}/maintenances" "getFleetMantenanceList" true;
+    GET "/fleets/{fid}/alerts" "getFleetAlertList" true;
+    GET "/fleets/{fid}/alerts/{aid}" "getFleetAlertById" true;
     GET "/fleets/{fid}/vehicles/{vid}/status" "getFleetVehicleStatus" true;
     GET "/fleets/{fid}/vehicles/{vid}/alerts" "getVehicleAlerts" true;
     GET "/fleets/{fid}/vehicles/{vid}/alerts/{aid}" "getFleetVehicleAlertsById" true;
@@ -62,17 +72,17 @@ operations! {
     DELETE "/fleets/{fid}/monitors/{mid}" "deleteFleetMonitor" false;
     PUT "/fleets/{fid}/monitors/{mid}/status" "setFleetVehicleMonitorStatus" false;
     GET "/fleets/{fid}/vehicles/{vid}/trips" "getTripsByVehicle" true;
-    GET "/fleets/{fid}/trips" "getFleetTrips" false;
+    GET "/fleets/{fid}/trips" "getFleetTrips" true;
     GET "/fleets/{fid}/vehicles/{vid}/trips/{tid}" "getFleetTripByVehicle" true;
     GET "/fleets/{fid}/vehicles/{vid}/trips/{tid}/collisions"
-        "getTripCollisionsByTripAndVehicle" false;
-    GET "/fleets/{fid}/collisions" "getFleetTripCollisions" false;
-    GET "/fleets/{fid}/collisions/{cid}" "getCollisionsById" false;
-    GET "/fleets/{fid}/vehicles/{vid}/trips/{tid}/alerts" "getFleetTripAlertByVehicle" false;
+        "getTripCollisionsByTripAndVehicle" true;
+    GET "/fleets/{fid}/collisions" "getFleetTripCollisions" true;
+    GET "/fleets/{fid}/collisions/{cid}" "getCollisionsById" true;
+    GET "/fleets/{fid}/vehicles/{vid}/trips/{tid}/alerts" "getFleetTripAlertByVehicle" true;
     GET "/fleets/{fid}/vehicles/{vid}/trips/{tid}/alerts/{aid}"
-        "getFleetTripAlertByVehicleById" false;
+        "getFleetTripAlertByVehicleById" true;
     GET "/fleets/{fid}/vehicles/{vid}/trips/{tid}/wayPoints" "getPathForTrip" true;
-    GET "/fleets/{fid}/vehicles/{vid}/trips/{tid}/telemetry" "getTelemetryForTripByVehicle" false;
+    GET "/fleets/{fid}/vehicles/{vid}/trips/{tid}/telemetry" "getTelemetryForTripByVehicle" true;
     GET "/fleets/{fid}/remote/callbacks" "getFleetRemotes" false;
     POST "/fleets/{fid}/remote/callbacks" "setFleetVehicleRemote" false;
     PUT "/fleets/{fid}/remote/callbacks/{cbid}" "setFleetVehicleRemoteById" false;

@@ -6,6 +6,7 @@ use axum::extract::{Extension, Path, Request, State};
 use axum::response::Response;
 use fleetgate_core::vehicle::message::Telemetry;
 use fleetgate_core::vehicle::{Channel, MessageBody, VehicleMessage};
+use fleetgate_store::vehicle_reads::TimeWindow;
 use serde_json::{json, Map, Value};
 
 use super::fleets::{self, hal_response};
@@ -112,27 +113,75 @@ pub async fn list_telemetry(
 ) -> Result<Response, ApiError> {
     let target = Target::resolve(&state, &caller, &fid, &vid).await?;
     let params = QueryParams::parse(request.uri().query());
-    filters::profile(&params)?;
     let windows = filters::timestamps(&params)?;
-    let projection = Projection::read(&params)?;
-    let listing =
-        Listing::of_request(&state, &caller, &request, &params, HIGH_FREQUENCY_PAGE_SIZE)?;
-
-    let vin = &target.vehicle.vin;
-    let (messages, count) = state
-        .store()
-        .vehicle_messages_in(vin, Channel::Telemetry, &windows, true, listing.window())
-        .await?;
-
+    let query = TelemetryQuery::read(&state, &caller, &request, &params)?;
     let links = fleets::links(&request, &caller, &params);
-    let items = messages
-        .iter()
-        .filter_map(|stored| stored.decode().ok())
-        .map(|message| telemetry_json(&target, &message, &projection, &links))
-        .collect();
     let path = format!("{}/telemetry", target.base());
-    let body = listing.body(&state, "telemetries", items, count, &path, &links);
+    let page = TelemetryPage {
+        target: &target,
+        windows,
+        path,
+    };
+    let body = page.read(&state, &query, &links).await?;
     Ok(hal_response(request.headers(), body))
+}
+
+/// A page of telemetry to read: whose, measured when, and the collection's path.
+pub struct TelemetryPage<'a> {
+    /// The vehicle.
+    pub target: &'a Target,
+    /// The time windows of the samples (any time when empty).
+    pub windows: Vec<TimeWindow>,
+    /// The collection's path, for its links.
+    pub path: String,
+}
+
+/// What a telemetry request asks for beyond its time: the projection and the page.
+pub struct TelemetryQuery {
+    projection: Projection,
+    listing: Listing,
+}
+
+impl TelemetryQuery {
+    /// Reads `profile`, `type`, `extension` and the paging parameters.
+    pub fn read(
+        state: &AppState,
+        caller: &Caller,
+        request: &Request,
+        params: &QueryParams,
+    ) -> Result<Self, ApiError> {
+        filters::profile(params)?;
+        Ok(Self {
+            projection: Projection::read(params)?,
+            listing: Listing::of_request(state, caller, request, params, HIGH_FREQUENCY_PAGE_SIZE)?,
+        })
+    }
+}
+
+impl TelemetryPage<'_> {
+    /// The `Telemetries` page that `query` asks for.
+    pub async fn read(
+        &self,
+        state: &AppState,
+        query: &TelemetryQuery,
+        links: &Links<'_>,
+    ) -> Result<Value, ApiError> {
+        let target = self.target;
+        let vin = &target.vehicle.vin;
+        let window = query.listing.window();
+        let (messages, count) = state
+            .store()
+            .vehicle_messages_in(vin, Channel::Telemetry, &self.windows, true, window)
+            .await?;
+
+        let items = messages
+            .iter()
+            .filter_map(|stored| stored.decode().ok())
+            .map(|message| telemetry_json(target, &message, &query.projection, links))
+            .collect();
+        let listing = &query.listing;
+        Ok(listing.body(state, "telemetries", items, count, &self.path, links))
+    }
 }
 
 /// One sample as the spec's `Telemetry`; its `self` link selects its own time.

@@ -16,7 +16,7 @@ use super::fleets::{self, hal_response};
 use super::hal::Links;
 use super::listing::{Listing, HIGH_FREQUENCY_PAGE_SIZE, PAGE_SIZE};
 use super::params::QueryParams;
-use super::vehicles::{Target, VehiclePath};
+use super::vehicles::{Target, VehiclePath, VehicleRef};
 use super::{filters, render};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -53,14 +53,14 @@ pub async fn list_trips(
     let links = fleets::links(&request, &caller, &params);
     let items = trips
         .iter()
-        .map(|trip| trip_json(&target, trip, &links))
+        .map(|trip| trip_json(target.reference(), trip, &links))
         .collect();
     let path = format!("{}/trips", target.base());
     let body = listing.body(&state, "trips", items, count, &path, &links);
     Ok(hal_response(request.headers(), body))
 }
 
-fn trip_query(params: &QueryParams) -> Result<TripQuery, ApiError> {
+pub(super) fn trip_query(params: &QueryParams) -> Result<TripQuery, ApiError> {
     filters::profile(params)?;
     Ok(TripQuery {
         windows: filters::timestamps(params)?,
@@ -86,12 +86,16 @@ pub async fn trip(
     let links = fleets::links(&request, &caller, &params);
     Ok(hal_response(
         request.headers(),
-        trip_json(&target, &trip, &links),
+        trip_json(target.reference(), &trip, &links),
     ))
 }
 
 /// The trip `tid` of the target vehicle; a trip of another vehicle is not found.
-async fn vehicle_trip(state: &AppState, target: &Target, tid: &str) -> Result<Trip, ApiError> {
+pub(super) async fn vehicle_trip(
+    state: &AppState,
+    target: &Target,
+    tid: &str,
+) -> Result<Trip, ApiError> {
     let trip = state.store().trip(tid).await?;
     trip.filter(|trip| trip.vin == target.vehicle.vin)
         .ok_or_else(|| {
@@ -102,15 +106,18 @@ async fn vehicle_trip(state: &AppState, target: &Target, tid: &str) -> Result<Tr
         })
 }
 
-fn trip_json(target: &Target, trip: &Trip, links: &Links<'_>) -> Value {
-    let path = format!("{}/trips/{}", target.base(), trip.id);
-    let mut link_map = target.links(links, &path);
-    link_map.insert(
-        "waypoints".into(),
-        links.resource(&format!("{path}/wayPoints")),
-    );
-    // LIMITATION: the trip's alerts and collisions operations are not served yet, so
-    // their links are left out.
+/// The spec's `Trip` with its links: itself, its vehicle, waypoints, alerts and collisions.
+pub(super) fn trip_json(vehicle: VehicleRef<'_>, trip: &Trip, links: &Links<'_>) -> Value {
+    let path = format!("{}/trips/{}", vehicle.base(), trip.id);
+    let mut link_map = vehicle.links(links, &path);
+    for (name, suffix) in [
+        ("waypoints", "wayPoints"),
+        ("alerts", "alerts"),
+        ("collisions", "collisions"),
+    ] {
+        let href = links.resource(&format!("{path}/{suffix}"));
+        link_map.insert(name.into(), href);
+    }
 
     let mut object = render::trip(trip);
     object["_links"] = Value::Object(link_map);

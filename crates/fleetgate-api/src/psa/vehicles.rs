@@ -5,25 +5,23 @@
 use axum::extract::{Extension, Path, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use fleetgate_core::vehicle::state::AlarmState;
+use fleetgate_core::vehicle::message::MaintenanceSample;
+use fleetgate_core::vehicle::state::{AlarmState, Stamped};
 use fleetgate_core::vehicle::VehicleState;
-use fleetgate_core::ErrorCode;
+use fleetgate_core::{ErrorCode, Vin};
 use fleetgate_store::{Fleet, Vehicle};
 use serde_json::{json, Map, Value};
 
 use super::fleets::{self, hal_response};
 use super::hal::Links;
 use super::params::{self, QueryParams};
-use super::{filters, render};
+use super::{capabilities, filters, render};
 use crate::auth::Caller;
 use crate::error::{timestamp, ApiError};
 use crate::state::AppState;
 
 /// The path parameters of a per-vehicle operation: version, fleet, vehicle.
 pub type VehiclePath = Path<(String, String, String)>;
-
-/// The extensions `getVehicleByid` can embed.
-const VEHICLE_EXTENSIONS: [&str; 3] = ["onboardCapabilities", "branding", "pictures"];
 
 /// A vehicle of one of the caller's fleets, as a path names it.
 pub struct Target {
@@ -53,9 +51,44 @@ impl Target {
         Ok(Self { fleet, vehicle })
     }
 
+    /// The fleet and the id of the vehicle, for its paths and links.
+    pub fn reference(&self) -> VehicleRef<'_> {
+        VehicleRef {
+            fleet_id: self.fleet.id.as_str(),
+            vehicle_id: &self.vehicle.id,
+        }
+    }
+
     /// The vehicle's path below `/connectedcar/{version}`.
     pub fn base(&self) -> String {
-        format!("/fleets/{}/vehicles/{}", self.fleet.id, self.vehicle.id)
+        self.reference().base()
+    }
+
+    /// `_links` with `self` (the resource at `path`), `vehicle` and `fleet`.
+    pub fn links(&self, links: &Links<'_>, path: &str) -> Map<String, Value> {
+        self.reference().links(links, path)
+    }
+
+    /// The vehicle's stored state; a vehicle that never sent anything has no data.
+    pub async fn state(&self, state: &AppState) -> Result<VehicleState, ApiError> {
+        let found = state.store().vehicle_state(&self.vehicle.vin).await?;
+        found.ok_or_else(|| no_data(&self.vehicle, "data"))
+    }
+}
+
+/// A vehicle of a fleet as its paths name it: the fleet id and the vehicle id.
+#[derive(Debug, Clone, Copy)]
+pub struct VehicleRef<'a> {
+    /// The fleet.
+    pub fleet_id: &'a str,
+    /// The vehicle's id in the fleet's paths.
+    pub vehicle_id: &'a str,
+}
+
+impl VehicleRef<'_> {
+    /// The vehicle's path below `/connectedcar/{version}`.
+    pub fn base(&self) -> String {
+        format!("/fleets/{}/vehicles/{}", self.fleet_id, self.vehicle_id)
     }
 
     /// `_links` with `self` (the resource at `path`), `vehicle` and `fleet`.
@@ -65,15 +98,9 @@ impl Target {
         map.insert("vehicle".into(), links.resource(&self.base()));
         map.insert(
             "fleet".into(),
-            links.resource(&format!("/fleets/{}", self.fleet.id)),
+            links.resource(&format!("/fleets/{}", self.fleet_id)),
         );
         map
-    }
-
-    /// The vehicle's stored state; a vehicle that never sent anything has no data.
-    pub async fn state(&self, state: &AppState) -> Result<VehicleState, ApiError> {
-        let found = state.store().vehicle_state(&self.vehicle.vin).await?;
-        found.ok_or_else(|| no_data(&self.vehicle, "data"))
     }
 }
 
@@ -95,14 +122,16 @@ pub async fn vehicle(
     let target = Target::resolve(&state, &caller, &fid, &vid).await?;
     let params = QueryParams::parse(request.uri().query());
     params::locale(&params)?;
-    let extensions = vehicle_extensions(&params)?;
+    let extensions = capabilities::vehicle_extensions(&params)?;
+    let onboard = capabilities::onboard_state(&state, &target.vehicle, &extensions).await?;
 
     let links = fleets::links(&request, &caller, &params);
-    let body = vehicle_json(&target, &extensions, &links);
+    let mut body = vehicle_json(&target, &links);
+    capabilities::embed_extensions(&mut body, &target.vehicle, onboard.as_ref(), &extensions);
     Ok(hal_response(request.headers(), body))
 }
 
-fn vehicle_json(target: &Target, extensions: &[&str], links: &Links<'_>) -> Value {
+fn vehicle_json(target: &Target, links: &Links<'_>) -> Value {
     let base = target.base();
     let mut link_map = target.links(links, &base);
     link_map.remove("vehicle");
@@ -130,38 +159,7 @@ fn vehicle_json(target: &Target, extensions: &[&str], links: &Links<'_>) -> Valu
     if let Some(motorization) = &vehicle.motorization {
         object["motorization"] = json!(motorization);
     }
-    let brand = vehicle
-        .brand
-        .clone()
-        .or_else(|| fleets::brand_of_vin(vehicle.vin.as_str()));
-    if let (true, Some(brand)) = (extensions.contains(&"branding"), brand) {
-        object["_embedded"] = json!({ "extension": { "branding": { "brand": brand } } });
-    }
-    // LIMITATION: no picture source exists yet, so the `pictures` extension embeds nothing.
     object
-}
-
-fn vehicle_extensions(params: &QueryParams) -> Result<Vec<&str>, ApiError> {
-    let mut wanted = Vec::new();
-    for value in params.list("extension") {
-        if !VEHICLE_EXTENSIONS.contains(&value) {
-            return Err(ApiError::parameter(format!(
-                "extension '{value}' is not known: expected onboardCapabilities, branding \
-                 and/or pictures"
-            )));
-        }
-        if value == "onboardCapabilities" {
-            // LIMITATION: the capabilities of vehicles are not modelled yet.
-            return Err(ApiError::parameter(
-                "extension 'onboardCapabilities' is not supported by this platform yet: use \
-                 branding and/or pictures",
-            ));
-        }
-        if !wanted.contains(&value) {
-            wanted.push(value);
-        }
-    }
-    Ok(wanted)
 }
 
 /// `GET .../lastPosition`: the last position kept, a GeoJSON Feature
@@ -207,18 +205,26 @@ pub async fn status(
     let vehicle_state = target.state(&state).await?;
 
     let links = fleets::links(&request, &caller, &params);
-    let path = format!("{}/status", target.base());
-    let mut body = status_json(&vehicle_state);
-    body.insert("_links".into(), Value::Object(target.links(&links, &path)));
+    let body = status_body(target.reference(), &vehicle_state, &links);
+    Ok(hal_response(request.headers(), body))
+}
+
+/// The spec's `Status` of a vehicle state, with its links.
+pub(super) fn status_body(
+    vehicle: VehicleRef<'_>,
+    state: &VehicleState,
+    links: &Links<'_>,
+) -> Value {
+    let base = vehicle.base();
+    let path = format!("{base}/status");
+    let mut body = status_json(state);
+    body.insert("_links".into(), Value::Object(vehicle.links(links, &path)));
     if let Some(stolen) = body.get_mut("stolen") {
-        stolen["_links"] = json!({
-            "self": links.resource(&format!("{}/stolen/{}", target.base(), stolen["id"]
-                .as_str()
-                .unwrap_or_default())),
-            "vehicle": links.resource(&target.base()),
-        });
+        let id = stolen["id"].as_str().unwrap_or_default();
+        let own = links.resource(&format!("{base}/stolen/{id}"));
+        stolen["_links"] = json!({ "self": own, "vehicle": links.resource(&base) });
     }
-    Ok(hal_response(request.headers(), Value::Object(body)))
+    Value::Object(body)
 }
 
 /// The spec's `Status` of a vehicle state, without its links.
@@ -303,14 +309,25 @@ pub async fn maintenance(
         .ok_or_else(|| no_data(&target.vehicle, "maintenance figures"))?;
 
     let links = fleets::links(&request, &caller, &params);
-    let path = format!("{}/maintenance", target.base());
-    let mut link_map = target.links(&links, &path);
-    let alerts = links.resource(&format!("{}/alerts", target.base()));
+    let body = maintenance_body(target.reference(), &vehicle_state.vin, stamped, &links);
+    Ok(hal_response(request.headers(), body))
+}
+
+/// The spec's `Maintenance` of a vehicle's last figures, with its links.
+pub(super) fn maintenance_body(
+    vehicle: VehicleRef<'_>,
+    vin: &Vin,
+    stamped: &Stamped<MaintenanceSample>,
+    links: &Links<'_>,
+) -> Value {
+    let path = format!("{}/maintenance", vehicle.base());
+    let mut link_map = vehicle.links(links, &path);
+    let alerts = links.resource(&format!("{}/alerts", vehicle.base()));
     link_map.insert("alerts".into(), alerts);
 
     let mut body = json!({
         "_links": link_map,
-        "vin": target.vehicle.vin.as_str(),
+        "vin": vin.as_str(),
         "createdAt": timestamp(stamped.at),
         "updatedAt": timestamp(stamped.at),
     });
@@ -321,5 +338,5 @@ pub async fn maintenance(
     if let Some(km) = figures.mileage_before_maintenance {
         body["mileageBeforeMaintenance"] = json!(km);
     }
-    Ok(hal_response(request.headers(), body))
+    body
 }

@@ -37,11 +37,40 @@ pub async fn run(context: &Context, args: SimulateArgs) -> anyhow::Result<()> {
         settings.broker_port
     );
 
+    if let Some(rate) = args.load_rate {
+        return steady_load(settings, vehicles, rate, args.output.json).await;
+    }
     let report = fleetgate_sim::run(settings, vehicles, shutdown_signal())
         .await
         .context("the simulation failed")?;
     output::print(args.output.json, &report_json(&report), || {
         format!("{report}")
+    })
+}
+
+/// `--load-rate`: the steady load of the benchmarks.
+async fn steady_load(
+    settings: SimConfig,
+    vehicles: Vec<SimVehicle>,
+    rate: f64,
+    json: bool,
+) -> anyhow::Result<()> {
+    let report = fleetgate_sim::steady_load(settings, vehicles, rate)
+        .await
+        .context("the load run failed")?;
+    let result = serde_json::json!({
+        "connected": report.connected,
+        "sent": report.sent,
+        "acked": report.acked,
+        "connectionErrors": report.connection_errors,
+        "seconds": report.seconds,
+    });
+    output::print(json, &result, || {
+        format!(
+            "{} vehicles connected; {} samples sent, {} acknowledged in {:.1} s; {} \
+             connection errors",
+            report.connected, report.sent, report.acked, report.seconds, report.connection_errors
+        )
     })
 }
 
