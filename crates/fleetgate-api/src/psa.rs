@@ -15,6 +15,7 @@ mod telemetry;
 mod trip_data;
 mod trips;
 mod vehicles;
+mod view;
 
 use axum::extract::Request;
 use axum::http::Method;

@@ -9,10 +9,12 @@ pub mod error_code;
 pub mod geo;
 pub mod ids;
 pub mod paging;
+pub mod scope;
 pub mod vehicle;
 pub mod version;
 
 pub use error_code::ErrorCode;
 pub use ids::{ClientId, FleetId, InvalidId, Login, Vin};
 pub use paging::{Page, PageRequest, PageTokenKey, PagingError};
+pub use scope::{ConnectedService, DataScope, Profile, View};
 pub use version::ApiVersion;

@@ -26,10 +26,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use time::OffsetDateTime;
 
 pub use error::StoreError;
+pub use fleetgate_core::ConnectedService;
 pub use rate_limits::{Admission, Refusal};
 pub use records::{
-    Application, ApplicationTerms, Certificate, ConnectedService, CsrRequest, CsrStatus, Fleet,
-    NewCertificate, NewPartner, Partner, RateLimits, Vehicle,
+    Application, ApplicationTerms, Certificate, CsrRequest, CsrStatus, Fleet, NewCertificate,
+    NewPartner, Partner, RateLimits, Vehicle,
 };
 pub use vehicle_data::{InboundMessage, IngestReport, StoredMessage};
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use fleetgate_core::{ApiVersion, ClientId, FleetId, Login, Vin};
+use fleetgate_core::{ApiVersion, ClientId, ConnectedService, FleetId, Login, Vin};
 use time::OffsetDateTime;
 
 /// A business partner: an MZP login with its password hash.
@@ -80,38 +80,6 @@ impl Default for RateLimits {
             daily: 100_000,
             burst: 100,
         }
-    }
-}
-
-/// A connected service an application subscribes to; each grants a data scope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ConnectedService {
-    /// Connected fleet: every data of the vehicles.
-    ConnectedFleet,
-    /// TMTS, tele-maintenance: the vehicle's state, maintenance and alerts.
-    Tmts,
-    /// UBI, usage-based insurance: trips, positions, collisions and driving.
-    Ubi,
-}
-
-impl ConnectedService {
-    /// Every service, in their stored order.
-    pub const ALL: [Self; 3] = [Self::ConnectedFleet, Self::Tmts, Self::Ubi];
-
-    /// The stored and displayed form: `connected-fleet`, `tmts`, `ubi`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ConnectedFleet => "connected-fleet",
-            Self::Tmts => "tmts",
-            Self::Ubi => "ubi",
-        }
-    }
-
-    /// Parses the stored form.
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|service| service.as_str() == value)
     }
 }
 

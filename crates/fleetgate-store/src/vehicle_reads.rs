@@ -90,6 +90,31 @@ pub struct InFleet<T> {
     pub record: T,
 }
 
+/// The vehicles of a fleet that a fleet-wide read covers.
+#[derive(Debug, Clone, Copy)]
+pub struct FleetReach<'a> {
+    /// The fleet.
+    pub fleet: &'a FleetId,
+    /// Leave out the vehicles whose privacy state is `Full` (the `endUser` profile).
+    pub without_full_privacy: bool,
+}
+
+impl<'a> FleetReach<'a> {
+    /// Every vehicle of the fleet.
+    pub fn all(fleet: &'a FleetId) -> Self {
+        Self {
+            fleet,
+            without_full_privacy: false,
+        }
+    }
+}
+
+/// The vehicles whose current privacy state is `Full`.
+// LIMITATION: the states table has no privacy column; the state is told by its serde JSON,
+// where a held privacy reads `"privacy":{"value":"Full",...}`.
+const FULL_PRIVACY: &str =
+    "m.vin NOT IN (SELECT vin FROM vehicle_states WHERE state LIKE '%\"privacy\":{\"value\":\"Full\"%')";
+
 /// A value bound to a placeholder.
 enum Arg {
     Int(i64),
@@ -113,10 +138,14 @@ impl Filter {
     }
 
     /// The rows of the vehicles of one fleet, in a query that joins `fleet_vehicles` as `m`.
-    fn of_fleet(fleet: &FleetId) -> Self {
+    fn of_fleet(reach: FleetReach<'_>) -> Self {
+        let mut clauses = vec!["m.fleet_id = $1".to_owned()];
+        if reach.without_full_privacy {
+            clauses.push(FULL_PRIVACY.to_owned());
+        }
         Self {
-            clauses: vec!["m.fleet_id = $1".to_owned()],
-            args: vec![Arg::Text(fleet.as_str().to_owned())],
+            clauses,
+            args: vec![Arg::Text(reach.fleet.as_str().to_owned())],
         }
     }
 
@@ -459,7 +488,7 @@ impl Store {
     /// and how many match in all.
     pub async fn fleet_trips_matching(
         &self,
-        fleet: &FleetId,
+        fleet: FleetReach<'_>,
         query: &TripQuery,
         offset: u64,
         limit: u32,
@@ -477,7 +506,7 @@ impl Store {
     /// first, and how many there are.
     pub async fn fleet_alerts_in(
         &self,
-        fleet: &FleetId,
+        fleet: FleetReach<'_>,
         windows: &[TimeWindow],
         offset: u64,
         limit: u32,
@@ -490,7 +519,7 @@ impl Store {
     /// how many there are.
     pub async fn fleet_collisions_in(
         &self,
-        fleet: &FleetId,
+        fleet: FleetReach<'_>,
         windows: &[TimeWindow],
         offset: u64,
         limit: u32,
@@ -502,7 +531,7 @@ impl Store {
     /// The alert `id` of one of the fleet's vehicles.
     pub async fn fleet_alert(
         &self,
-        fleet: &FleetId,
+        fleet: FleetReach<'_>,
         id: &str,
     ) -> Result<Option<InFleet<Alert>>, StoreError> {
         self.fleet_event_by_id(ALERTS, fleet, id).await
@@ -511,7 +540,7 @@ impl Store {
     /// The collision `id` of one of the fleet's vehicles.
     pub async fn fleet_collision(
         &self,
-        fleet: &FleetId,
+        fleet: FleetReach<'_>,
         id: &str,
     ) -> Result<Option<InFleet<Collision>>, StoreError> {
         self.fleet_event_by_id(COLLISIONS, fleet, id).await
@@ -521,7 +550,7 @@ impl Store {
     /// many there are; with `with_maintenance`, only those that sent maintenance figures.
     pub async fn fleet_vehicle_states(
         &self,
-        fleet: &FleetId,
+        fleet: FleetReach<'_>,
         with_maintenance: bool,
         offset: u64,
         limit: u32,
@@ -596,7 +625,7 @@ impl Store {
     async fn fleet_events<T: DeserializeOwned>(
         &self,
         table: EventTable,
-        fleet: &FleetId,
+        fleet: FleetReach<'_>,
         windows: &[TimeWindow],
         offset: u64,
         limit: u32,
@@ -614,16 +643,18 @@ impl Store {
     async fn fleet_event_by_id<T: DeserializeOwned>(
         &self,
         table: EventTable,
-        fleet: &FleetId,
+        fleet: FleetReach<'_>,
         id: &str,
     ) -> Result<Option<InFleet<T>>, StoreError> {
+        let filter = Filter::of_fleet(fleet);
         let sql = format!(
             "SELECT t.data, m.vehicle_id FROM {} t JOIN fleet_vehicles m ON m.vin = t.vin \
-             WHERE m.fleet_id = $1 AND t.id = $2 LIMIT 1",
-            table.table
+             WHERE {} AND t.id = $2 LIMIT 1",
+            table.table,
+            filter.where_clause()
         );
         let row: Option<(String, String)> = on_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(fleet.as_str())
+            .bind(fleet.fleet.as_str())
             .bind(id)
             .fetch_optional(pool)
             .await)

@@ -227,6 +227,19 @@ pub enum AppCommand {
     Create(AppCreateArgs),
     /// List a partner's applications.
     List(LoginArgs),
+    /// Set the rate limits of an application; a running server applies them within 2 s.
+    Limits(AppLimitsArgs),
+}
+
+/// A connected service of a subscription; each grants a data scope.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ServiceArg {
+    /// Connected fleet: every data.
+    ConnectedFleet,
+    /// Tele-maintenance: status, maintenance, telemetry, alerts; no position.
+    Tmts,
+    /// Usage-based insurance: trips, positions, collisions, telemetry; no alert.
+    Ubi,
 }
 
 /// An API version to subscribe to.
@@ -251,6 +264,36 @@ pub struct AppCreateArgs {
     /// API version it may call (repeat for both; default v3).
     #[arg(long = "version", value_enum)]
     pub versions: Vec<VersionArg>,
+    /// Connected services of the subscription, which grant its data scope (comma-separated
+    /// or repeated; default all three).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub services: Vec<ServiceArg>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The rate limits of an application.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Requests allowed in any 24 hours (sliding window).
+    #[arg(long, default_value_t = 100_000, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub daily_limit: u32,
+    /// Requests allowed in one second.
+    #[arg(long, default_value_t = 100, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub burst_limit: u32,
+}
+
+/// `fleetgate app limits`.
+#[derive(Debug, Args)]
+pub struct AppLimitsArgs {
+    /// The application's client id.
+    pub client_id: String,
+    #[command(flatten)]
+    pub limits: LimitArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }

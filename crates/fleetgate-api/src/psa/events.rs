@@ -11,15 +11,17 @@ use fleetgate_store::vehicle_reads::{AlarmKind, TimeWindow};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::fleets::{self, hal_response};
+use super::fleets;
 use super::hal::Links;
 use super::listing::{Listing, PAGE_SIZE};
 use super::params::QueryParams;
 use super::vehicles::{Target, VehiclePath, VehicleRef};
+use super::view::Seen;
 use super::{filters, render, trips};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
+use fleetgate_core::DataScope;
 
 /// The path parameters of one event: version, fleet, vehicle, event.
 type EventPath = Path<(String, String, String, String)>;
@@ -34,7 +36,7 @@ pub async fn list_alerts(
 ) -> Result<Response, ApiError> {
     let target = Target::resolve(&state, &caller, &fid, &vid).await?;
     let params = QueryParams::parse(request.uri().query());
-    filters::profile(&params)?;
+    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Alert]).await?;
     let windows = filters::timestamps(&params)?;
     let listing = Listing::of_request(&state, &caller, &request, &params, PAGE_SIZE)?;
 
@@ -52,7 +54,7 @@ pub async fn list_alerts(
         .collect();
     let path = format!("{}/alerts", target.base());
     let body = listing.body(&state, "alerts", items, count, &path, &links);
-    Ok(hal_response(request.headers(), body))
+    Ok(seen.respond(request.headers(), body))
 }
 
 /// `GET .../alerts/{aid}`: one alert of the vehicle.
@@ -64,7 +66,7 @@ pub async fn alert(
 ) -> Result<Response, ApiError> {
     let target = Target::resolve(&state, &caller, &fid, &vid).await?;
     let params = QueryParams::parse(request.uri().query());
-    filters::profile(&params)?;
+    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Alert]).await?;
 
     let found = state
         .store()
@@ -72,7 +74,7 @@ pub async fn alert(
         .await?;
     let alert = found.ok_or_else(|| not_found("alert", &aid, &target))?;
     let links = fleets::links(&request, &caller, &params);
-    Ok(hal_response(
+    Ok(seen.respond(
         request.headers(),
         alert_json(target.reference(), &alert, &links),
     ))
@@ -102,6 +104,7 @@ pub async fn list_alarms(
 ) -> Result<Response, ApiError> {
     let target = Target::resolve(&state, &caller, &fid, &vid).await?;
     let params = QueryParams::parse(request.uri().query());
+    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Telemetry]).await?;
     let windows = filters::timestamps(&params)?;
     let kind = alarm_kind(&params)?;
     let listing = Listing::of_request(&state, &caller, &request, &params, PAGE_SIZE)?;
@@ -120,7 +123,7 @@ pub async fn list_alarms(
         .collect();
     let path = format!("{}/alarms", target.base());
     let body = listing.body(&state, "alarms", items, count, &path, &links);
-    Ok(hal_response(request.headers(), body))
+    Ok(seen.respond(request.headers(), body))
 }
 
 fn alarm_kind(params: &QueryParams) -> Result<AlarmKind, ApiError> {
@@ -153,6 +156,7 @@ pub async fn alarm(
 ) -> Result<Response, ApiError> {
     let target = Target::resolve(&state, &caller, &fid, &vid).await?;
     let params = QueryParams::parse(request.uri().query());
+    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Telemetry]).await?;
 
     let found = state
         .store()
@@ -160,10 +164,7 @@ pub async fn alarm(
         .await?;
     let alarm = found.ok_or_else(|| not_found("alarm", &aid, &target))?;
     let links = fleets::links(&request, &caller, &params);
-    Ok(hal_response(
-        request.headers(),
-        alarm_json(&target, &alarm, &links),
-    ))
+    Ok(seen.respond(request.headers(), alarm_json(&target, &alarm, &links)))
 }
 
 fn alarm_json(target: &Target, alarm: &Alarm, links: &Links<'_>) -> Value {
@@ -182,7 +183,7 @@ pub async fn list_collisions(
 ) -> Result<Response, ApiError> {
     let target = Target::resolve(&state, &caller, &fid, &vid).await?;
     let params = QueryParams::parse(request.uri().query());
-    filters::profile(&params)?;
+    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Collision]).await?;
     let windows = filters::timestamps(&params)?;
     let listing = Listing::of_request(&state, &caller, &request, &params, PAGE_SIZE)?;
 
@@ -201,7 +202,7 @@ pub async fn list_collisions(
     let path = format!("{}/collisions", target.base());
     // The spec names this collection's items `Collisions`, capitalised.
     let body = listing.body(&state, "Collisions", items, count, &path, &links);
-    Ok(hal_response(request.headers(), body))
+    Ok(seen.respond(request.headers(), body))
 }
 
 /// `GET .../collisions/{cid}`: one collision of the vehicle.
@@ -213,14 +214,14 @@ pub async fn collision(
 ) -> Result<Response, ApiError> {
     let target = Target::resolve(&state, &caller, &fid, &vid).await?;
     let params = QueryParams::parse(request.uri().query());
-    filters::profile(&params)?;
+    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Collision]).await?;
 
     let vin = &target.vehicle.vin;
     let found = state.store().vehicle_collision(vin, &cid).await?;
     let collision = found.ok_or_else(|| not_found("collision", &cid, &target))?;
     let links = fleets::links(&request, &caller, &params);
     let body = collision_json(target.reference(), &collision, &links);
-    Ok(hal_response(request.headers(), body))
+    Ok(seen.respond(request.headers(), body))
 }
 
 /// The spec's `Collision` with its links.
@@ -250,6 +251,7 @@ pub async fn list_stolen(
 ) -> Result<Response, ApiError> {
     let target = Target::resolve(&state, &caller, &fid, &vid).await?;
     let params = QueryParams::parse(request.uri().query());
+    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Telemetry]).await?;
     let windows = filters::timestamps(&params)?;
     let listing = Listing::of_request(&state, &caller, &request, &params, PAGE_SIZE)?;
 
@@ -267,7 +269,7 @@ pub async fn list_stolen(
         .collect();
     let path = format!("{}/stolen", target.base());
     let body = listing.body(&state, "stolen", items, count, &path, &links);
-    Ok(hal_response(request.headers(), body))
+    Ok(seen.respond(request.headers(), body))
 }
 
 /// `GET .../stolen/{sid}`: one stolen period of the vehicle.
@@ -279,13 +281,11 @@ pub async fn stolen(
 ) -> Result<Response, ApiError> {
     let target = Target::resolve(&state, &caller, &fid, &vid).await?;
     let params = QueryParams::parse(request.uri().query());
+    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Telemetry]).await?;
     let period = stolen_period(&state, &target, &sid).await?;
 
     let links = fleets::links(&request, &caller, &params);
-    Ok(hal_response(
-        request.headers(),
-        stolen_json(&target, &period, &links),
-    ))
+    Ok(seen.respond(request.headers(), stolen_json(&target, &period, &links)))
 }
 
 /// `GET .../stolen/{sid}/waypoints`: the positions the vehicle sent while it was stolen
@@ -298,6 +298,14 @@ pub async fn stolen_way_points(
 ) -> Result<Response, ApiError> {
     let target = Target::resolve(&state, &caller, &fid, &vid).await?;
     let params = QueryParams::parse(request.uri().query());
+    let seen = Seen::of_vehicle(
+        &state,
+        &caller,
+        &params,
+        &target,
+        &[DataScope::Telemetry, DataScope::Position],
+    )
+    .await?;
     let query = trips::PathQuery::read(&state, &caller, &request, &params)?;
     let links = fleets::links(&request, &caller, &params);
     let period = stolen_period(&state, &target, &sid).await?;
@@ -308,7 +316,7 @@ pub async fn stolen_way_points(
     };
     let path = format!("{}/stolen/{}/waypoints", target.base(), period.id);
     let body = trips::path_page(&state, &query, &links, &target, window, &path).await?;
-    Ok(hal_response(request.headers(), body))
+    Ok(seen.respond(request.headers(), body))
 }
 
 async fn stolen_period(

@@ -1,5 +1,5 @@
 //! The filter parameters of the vehicle data operations: `timestamps`, `indexRange`,
-//! `profile`, `tolerance`, the trip `distance`, `duration` and `states` filters.
+//! `tolerance`, the trip `distance`, `duration` and `states` filters.
 //!
 //! Each reader checks its parameter and answers a 400 naming it, and what was expected,
 //! when the value is malformed or asks for something fleetgate does not support.
@@ -14,21 +14,6 @@ use crate::error::ApiError;
 
 /// The most intervals `timestamps` may hold.
 const MAX_INTERVALS: usize = 10;
-
-/// `profile`: only the default `fleet` view is served.
-pub fn profile(params: &QueryParams) -> Result<(), ApiError> {
-    match params.single("profile")? {
-        None | Some("fleet") => Ok(()),
-        // LIMITATION: the endUser profile needs the end users' rights, which are not
-        // modelled yet.
-        Some("endUser") => Err(ApiError::parameter(
-            "profile 'endUser' is not supported by this platform yet: use fleet (the default)",
-        )),
-        Some(other) => Err(ApiError::parameter(format!(
-            "profile '{other}' is not a profile: expected fleet or endUser"
-        ))),
-    }
-}
 
 /// `timestamps`: 1 to 10 intervals `T1/T2`, `T/D`, `T/` or `/T`; none means any time.
 pub fn timestamps(params: &QueryParams) -> Result<Vec<TimeWindow>, ApiError> {

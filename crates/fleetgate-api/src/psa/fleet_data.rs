@@ -10,14 +10,16 @@ use fleetgate_core::ErrorCode;
 use fleetgate_store::vehicle_reads::InFleet;
 use fleetgate_store::Fleet;
 
-use super::fleets::{self, hal_response};
+use super::fleets;
 use super::listing::{Listing, PAGE_SIZE};
 use super::params::QueryParams;
 use super::vehicles::VehicleRef;
+use super::view::Seen;
 use super::{events, filters, trips, vehicles};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
+use fleetgate_core::DataScope;
 
 /// The path parameters of a fleet-wide collection: version, fleet.
 type FleetPath = Path<(String, String)>;
@@ -43,13 +45,13 @@ pub async fn list_status(
 ) -> Result<Response, ApiError> {
     let fleet = fleets::owned_fleet(&state, &caller, &fid).await?;
     let params = QueryParams::parse(request.uri().query());
-    filters::profile(&params)?;
+    let seen = Seen::of_fleet(&caller, &params, &[DataScope::Telemetry])?;
     let listing = Listing::of_request(&state, &caller, &request, &params, PAGE_SIZE)?;
 
     let (offset, limit) = listing.window();
     let (states, count) = state
         .store()
-        .fleet_vehicle_states(&fleet.id, false, offset, limit)
+        .fleet_vehicle_states(seen.reach(&fleet.id), false, offset, limit)
         .await?;
 
     let links = fleets::links(&request, &caller, &params);
@@ -59,7 +61,7 @@ pub async fn list_status(
         .collect();
     let path = format!("/fleets/{}/status", fleet.id);
     let body = listing.body(&state, "status", items, count, &path, &links);
-    Ok(hal_response(request.headers(), body))
+    Ok(seen.respond(request.headers(), body))
 }
 
 /// `GET /fleets/{fid}/maintenances`: the last maintenance figures of every vehicle of the
@@ -72,13 +74,13 @@ pub async fn list_maintenances(
 ) -> Result<Response, ApiError> {
     let fleet = fleets::owned_fleet(&state, &caller, &fid).await?;
     let params = QueryParams::parse(request.uri().query());
-    filters::profile(&params)?;
+    let seen = Seen::of_fleet(&caller, &params, &[DataScope::Telemetry])?;
     let listing = Listing::of_request(&state, &caller, &request, &params, PAGE_SIZE)?;
 
     let (offset, limit) = listing.window();
     let (states, count) = state
         .store()
-        .fleet_vehicle_states(&fleet.id, true, offset, limit)
+        .fleet_vehicle_states(seen.reach(&fleet.id), true, offset, limit)
         .await?;
 
     let links = fleets::links(&request, &caller, &params);
@@ -97,7 +99,7 @@ pub async fn list_maintenances(
         .collect();
     let path = format!("/fleets/{}/maintenances", fleet.id);
     let body = listing.body(&state, "maintenances", items, count, &path, &links);
-    Ok(hal_response(request.headers(), body))
+    Ok(seen.respond(request.headers(), body))
 }
 
 /// `GET /fleets/{fid}/alerts`: the alerts of the fleet's vehicles, newest first;
@@ -110,14 +112,14 @@ pub async fn list_alerts(
 ) -> Result<Response, ApiError> {
     let fleet = fleets::owned_fleet(&state, &caller, &fid).await?;
     let params = QueryParams::parse(request.uri().query());
-    filters::profile(&params)?;
+    let seen = Seen::of_fleet(&caller, &params, &[DataScope::Alert])?;
     let windows = filters::timestamps(&params)?;
     let listing = Listing::of_request(&state, &caller, &request, &params, PAGE_SIZE)?;
 
     let (offset, limit) = listing.window();
     let (alerts, count) = state
         .store()
-        .fleet_alerts_in(&fleet.id, &windows, offset, limit)
+        .fleet_alerts_in(seen.reach(&fleet.id), &windows, offset, limit)
         .await?;
 
     let links = fleets::links(&request, &caller, &params);
@@ -127,7 +129,7 @@ pub async fn list_alerts(
         .collect();
     let path = format!("/fleets/{}/alerts", fleet.id);
     let body = listing.body(&state, "alerts", items, count, &path, &links);
-    Ok(hal_response(request.headers(), body))
+    Ok(seen.respond(request.headers(), body))
 }
 
 /// `GET /fleets/{fid}/alerts/{aid}`: one alert of one of the fleet's vehicles.
@@ -139,13 +141,16 @@ pub async fn alert(
 ) -> Result<Response, ApiError> {
     let fleet = fleets::owned_fleet(&state, &caller, &fid).await?;
     let params = QueryParams::parse(request.uri().query());
-    filters::profile(&params)?;
+    let seen = Seen::of_fleet(&caller, &params, &[DataScope::Alert])?;
 
-    let found = state.store().fleet_alert(&fleet.id, &aid).await?;
+    let found = state
+        .store()
+        .fleet_alert(seen.reach(&fleet.id), &aid)
+        .await?;
     let item = found.ok_or_else(|| not_found("alert", &aid, &fleet))?;
     let links = fleets::links(&request, &caller, &params);
     let body = events::alert_json(owner(&fleet, &item), &item.record, &links);
-    Ok(hal_response(request.headers(), body))
+    Ok(seen.respond(request.headers(), body))
 }
 
 /// `GET /fleets/{fid}/trips`: the finished trips of the fleet's vehicles, latest first,
@@ -158,13 +163,14 @@ pub async fn list_trips(
 ) -> Result<Response, ApiError> {
     let fleet = fleets::owned_fleet(&state, &caller, &fid).await?;
     let params = QueryParams::parse(request.uri().query());
+    let seen = Seen::of_fleet(&caller, &params, &[DataScope::Trip])?;
     let query = trips::trip_query(&params)?;
     let listing = Listing::of_request(&state, &caller, &request, &params, PAGE_SIZE)?;
 
     let (offset, limit) = listing.window();
     let (found, count) = state
         .store()
-        .fleet_trips_matching(&fleet.id, &query, offset, limit)
+        .fleet_trips_matching(seen.reach(&fleet.id), &query, offset, limit)
         .await?;
 
     let links = fleets::links(&request, &caller, &params);
@@ -174,7 +180,7 @@ pub async fn list_trips(
         .collect();
     let path = format!("/fleets/{}/trips", fleet.id);
     let body = listing.body(&state, "trips", items, count, &path, &links);
-    Ok(hal_response(request.headers(), body))
+    Ok(seen.respond(request.headers(), body))
 }
 
 /// `GET /fleets/{fid}/collisions`: the collisions of the fleet's vehicles, newest first.
@@ -186,14 +192,14 @@ pub async fn list_collisions(
 ) -> Result<Response, ApiError> {
     let fleet = fleets::owned_fleet(&state, &caller, &fid).await?;
     let params = QueryParams::parse(request.uri().query());
-    filters::profile(&params)?;
+    let seen = Seen::of_fleet(&caller, &params, &[DataScope::Collision])?;
     let windows = filters::timestamps(&params)?;
     let listing = Listing::of_request(&state, &caller, &request, &params, PAGE_SIZE)?;
 
     let (offset, limit) = listing.window();
     let (collisions, count) = state
         .store()
-        .fleet_collisions_in(&fleet.id, &windows, offset, limit)
+        .fleet_collisions_in(seen.reach(&fleet.id), &windows, offset, limit)
         .await?;
 
     let links = fleets::links(&request, &caller, &params);
@@ -204,7 +210,7 @@ pub async fn list_collisions(
     let path = format!("/fleets/{}/collisions", fleet.id);
     // The spec names this collection's items `Collisions`, capitalised.
     let body = listing.body(&state, "Collisions", items, count, &path, &links);
-    Ok(hal_response(request.headers(), body))
+    Ok(seen.respond(request.headers(), body))
 }
 
 /// `GET /fleets/{fid}/collisions/{cid}`: one collision of one of the fleet's vehicles.
@@ -216,13 +222,16 @@ pub async fn collision(
 ) -> Result<Response, ApiError> {
     let fleet = fleets::owned_fleet(&state, &caller, &fid).await?;
     let params = QueryParams::parse(request.uri().query());
-    filters::profile(&params)?;
+    let seen = Seen::of_fleet(&caller, &params, &[DataScope::Collision])?;
 
-    let found = state.store().fleet_collision(&fleet.id, &cid).await?;
+    let found = state
+        .store()
+        .fleet_collision(seen.reach(&fleet.id), &cid)
+        .await?;
     let item = found.ok_or_else(|| not_found("collision", &cid, &fleet))?;
     let links = fleets::links(&request, &caller, &params);
     let body = events::collision_json(owner(&fleet, &item), &item.record, &links);
-    Ok(hal_response(request.headers(), body))
+    Ok(seen.respond(request.headers(), body))
 }
 
 fn not_found(what: &str, id: &str, fleet: &Fleet) -> ApiError {

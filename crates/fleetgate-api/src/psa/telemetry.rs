@@ -9,15 +9,17 @@ use fleetgate_core::vehicle::{Channel, MessageBody, VehicleMessage};
 use fleetgate_store::vehicle_reads::TimeWindow;
 use serde_json::{json, Map, Value};
 
-use super::fleets::{self, hal_response};
+use super::fleets;
 use super::hal::Links;
 use super::listing::{Listing, HIGH_FREQUENCY_PAGE_SIZE};
 use super::params::QueryParams;
 use super::vehicles::{Target, VehiclePath};
+use super::view::Seen;
 use super::{filters, render};
 use crate::auth::Caller;
 use crate::error::{timestamp, ApiError};
 use crate::state::AppState;
+use fleetgate_core::DataScope;
 
 /// The `type` values whose parts telemetry samples carry.
 const TELEMETRY_TYPES: [&str; 15] = [
@@ -113,6 +115,7 @@ pub async fn list_telemetry(
 ) -> Result<Response, ApiError> {
     let target = Target::resolve(&state, &caller, &fid, &vid).await?;
     let params = QueryParams::parse(request.uri().query());
+    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Telemetry]).await?;
     let windows = filters::timestamps(&params)?;
     let query = TelemetryQuery::read(&state, &caller, &request, &params)?;
     let links = fleets::links(&request, &caller, &params);
@@ -123,7 +126,7 @@ pub async fn list_telemetry(
         path,
     };
     let body = page.read(&state, &query, &links).await?;
-    Ok(hal_response(request.headers(), body))
+    Ok(seen.respond(request.headers(), body))
 }
 
 /// A page of telemetry to read: whose, measured when, and the collection's path.
@@ -150,7 +153,6 @@ impl TelemetryQuery {
         request: &Request,
         params: &QueryParams,
     ) -> Result<Self, ApiError> {
-        filters::profile(params)?;
         Ok(Self {
             projection: Projection::read(params)?,
             listing: Listing::of_request(state, caller, request, params, HIGH_FREQUENCY_PAGE_SIZE)?,

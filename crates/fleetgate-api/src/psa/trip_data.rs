@@ -9,15 +9,17 @@ use fleetgate_core::ErrorCode;
 use fleetgate_store::vehicle_reads::TimeWindow;
 use time::Duration;
 
-use super::fleets::{self, hal_response};
+use super::fleets;
 use super::listing::{Listing, PAGE_SIZE};
 use super::params::QueryParams;
 use super::telemetry::{TelemetryPage, TelemetryQuery};
 use super::vehicles::Target;
+use super::view::Seen;
 use super::{events, filters, trips};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
+use fleetgate_core::DataScope;
 
 /// The path parameters of one trip: version, fleet, vehicle, trip.
 type TripPath = Path<(String, String, String, String)>;
@@ -34,7 +36,14 @@ pub async fn list_alerts(
 ) -> Result<Response, ApiError> {
     let target = Target::resolve(&state, &caller, &fid, &vid).await?;
     let params = QueryParams::parse(request.uri().query());
-    filters::profile(&params)?;
+    let seen = Seen::of_vehicle(
+        &state,
+        &caller,
+        &params,
+        &target,
+        &[DataScope::Trip, DataScope::Alert],
+    )
+    .await?;
     let windows = filters::timestamps(&params)?;
     let listing = Listing::of_request(&state, &caller, &request, &params, PAGE_SIZE)?;
     let trip = trips::vehicle_trip(&state, &target, &tid).await?;
@@ -52,7 +61,7 @@ pub async fn list_alerts(
         .collect();
     let path = format!("{}/trips/{}/alerts", target.base(), trip.id);
     let body = listing.body(&state, "alerts", items, count, &path, &links);
-    Ok(hal_response(request.headers(), body))
+    Ok(seen.respond(request.headers(), body))
 }
 
 /// `GET .../trips/{tid}/alerts/{aid}`: one alert raised during the trip.
@@ -64,7 +73,14 @@ pub async fn alert(
 ) -> Result<Response, ApiError> {
     let target = Target::resolve(&state, &caller, &fid, &vid).await?;
     let params = QueryParams::parse(request.uri().query());
-    filters::profile(&params)?;
+    let seen = Seen::of_vehicle(
+        &state,
+        &caller,
+        &params,
+        &target,
+        &[DataScope::Trip, DataScope::Alert],
+    )
+    .await?;
     let trip = trips::vehicle_trip(&state, &target, &tid).await?;
 
     let found = state
@@ -81,7 +97,7 @@ pub async fn alert(
         })?;
     let links = fleets::links(&request, &caller, &params);
     let body = events::alert_json(target.reference(), &alert, &links);
-    Ok(hal_response(request.headers(), body))
+    Ok(seen.respond(request.headers(), body))
 }
 
 /// `GET .../trips/{tid}/collisions`: the collisions of the trip, newest first.
@@ -93,7 +109,14 @@ pub async fn list_collisions(
 ) -> Result<Response, ApiError> {
     let target = Target::resolve(&state, &caller, &fid, &vid).await?;
     let params = QueryParams::parse(request.uri().query());
-    filters::profile(&params)?;
+    let seen = Seen::of_vehicle(
+        &state,
+        &caller,
+        &params,
+        &target,
+        &[DataScope::Trip, DataScope::Collision],
+    )
+    .await?;
     let windows = filters::timestamps(&params)?;
     let listing = Listing::of_request(&state, &caller, &request, &params, PAGE_SIZE)?;
     let trip = trips::vehicle_trip(&state, &target, &tid).await?;
@@ -112,7 +135,7 @@ pub async fn list_collisions(
     let path = format!("{}/trips/{}/collisions", target.base(), trip.id);
     // The spec names this collection's items `Collisions`, capitalised.
     let body = listing.body(&state, "Collisions", items, count, &path, &links);
-    Ok(hal_response(request.headers(), body))
+    Ok(seen.respond(request.headers(), body))
 }
 
 /// `GET .../trips/{tid}/telemetry`: the telemetry samples measured during the trip,
@@ -125,6 +148,14 @@ pub async fn list_telemetry(
 ) -> Result<Response, ApiError> {
     let target = Target::resolve(&state, &caller, &fid, &vid).await?;
     let params = QueryParams::parse(request.uri().query());
+    let seen = Seen::of_vehicle(
+        &state,
+        &caller,
+        &params,
+        &target,
+        &[DataScope::Trip, DataScope::Telemetry],
+    )
+    .await?;
     let windows = filters::timestamps(&params)?;
     let query = TelemetryQuery::read(&state, &caller, &request, &params)?;
     let links = fleets::links(&request, &caller, &params);
@@ -136,7 +167,7 @@ pub async fn list_telemetry(
         path: format!("{}/trips/{}/telemetry", target.base(), trip.id),
     };
     let body = page.read(&state, &query, &links).await?;
-    Ok(hal_response(request.headers(), body))
+    Ok(seen.respond(request.headers(), body))
 }
 
 /// The parts of `windows` (all time when empty) that lie within the trip; a window that

@@ -12,15 +12,17 @@ use fleetgate_store::vehicle_reads::{TimeWindow, TripQuery};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::fleets::{self, hal_response};
+use super::fleets;
 use super::hal::Links;
 use super::listing::{Listing, HIGH_FREQUENCY_PAGE_SIZE, PAGE_SIZE};
 use super::params::QueryParams;
 use super::vehicles::{Target, VehiclePath, VehicleRef};
+use super::view::Seen;
 use super::{filters, render};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
+use fleetgate_core::DataScope;
 
 /// The path parameters of one trip: version, fleet, vehicle, trip.
 type TripPath = Path<(String, String, String, String)>;
@@ -41,6 +43,7 @@ pub async fn list_trips(
 ) -> Result<Response, ApiError> {
     let target = Target::resolve(&state, &caller, &fid, &vid).await?;
     let params = QueryParams::parse(request.uri().query());
+    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Trip]).await?;
     let query = trip_query(&params)?;
     let listing = Listing::of_request(&state, &caller, &request, &params, PAGE_SIZE)?;
 
@@ -57,11 +60,10 @@ pub async fn list_trips(
         .collect();
     let path = format!("{}/trips", target.base());
     let body = listing.body(&state, "trips", items, count, &path, &links);
-    Ok(hal_response(request.headers(), body))
+    Ok(seen.respond(request.headers(), body))
 }
 
 pub(super) fn trip_query(params: &QueryParams) -> Result<TripQuery, ApiError> {
-    filters::profile(params)?;
     Ok(TripQuery {
         windows: filters::timestamps(params)?,
         distance: filters::distance(params)?,
@@ -80,11 +82,11 @@ pub async fn trip(
 ) -> Result<Response, ApiError> {
     let target = Target::resolve(&state, &caller, &fid, &vid).await?;
     let params = QueryParams::parse(request.uri().query());
-    filters::profile(&params)?;
+    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Trip]).await?;
     let trip = vehicle_trip(&state, &target, &tid).await?;
 
     let links = fleets::links(&request, &caller, &params);
-    Ok(hal_response(
+    Ok(seen.respond(
         request.headers(),
         trip_json(target.reference(), &trip, &links),
     ))
@@ -134,6 +136,14 @@ pub async fn way_points(
 ) -> Result<Response, ApiError> {
     let target = Target::resolve(&state, &caller, &fid, &vid).await?;
     let params = QueryParams::parse(request.uri().query());
+    let seen = Seen::of_vehicle(
+        &state,
+        &caller,
+        &params,
+        &target,
+        &[DataScope::Trip, DataScope::Position],
+    )
+    .await?;
     let query = PathQuery::read(&state, &caller, &request, &params)?;
     let links = fleets::links(&request, &caller, &params);
     let trip = vehicle_trip(&state, &target, &tid).await?;
@@ -144,7 +154,7 @@ pub async fn way_points(
     };
     let path = format!("{}/trips/{}/wayPoints", target.base(), trip.id);
     let body = path_page(&state, &query, &links, &target, period, &path).await?;
-    Ok(hal_response(request.headers(), body))
+    Ok(seen.respond(request.headers(), body))
 }
 
 /// What a waypoints request asks for: the time filter, the simplification and the page.
@@ -162,7 +172,6 @@ impl PathQuery {
         request: &Request,
         params: &QueryParams,
     ) -> Result<Self, ApiError> {
-        filters::profile(params)?;
         Ok(Self {
             windows: filters::timestamps(params)?,
             tolerance: filters::tolerance(params)?,

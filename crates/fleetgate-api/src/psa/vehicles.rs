@@ -15,10 +15,12 @@ use serde_json::{json, Map, Value};
 use super::fleets::{self, hal_response};
 use super::hal::Links;
 use super::params::{self, QueryParams};
-use super::{capabilities, filters, render};
+use super::view::Seen;
+use super::{capabilities, render};
 use crate::auth::Caller;
 use crate::error::{timestamp, ApiError};
 use crate::state::AppState;
+use fleetgate_core::DataScope;
 
 /// The path parameters of a per-vehicle operation: version, fleet, vehicle.
 pub type VehiclePath = Path<(String, String, String)>;
@@ -172,7 +174,7 @@ pub async fn last_position(
 ) -> Result<Response, ApiError> {
     let target = Target::resolve(&state, &caller, &fid, &vid).await?;
     let params = QueryParams::parse(request.uri().query());
-    filters::profile(&params)?;
+    Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Position]).await?;
 
     let vehicle_state = target.state(&state).await?;
     let located = vehicle_state
@@ -201,12 +203,12 @@ pub async fn status(
 ) -> Result<Response, ApiError> {
     let target = Target::resolve(&state, &caller, &fid, &vid).await?;
     let params = QueryParams::parse(request.uri().query());
-    filters::profile(&params)?;
+    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Telemetry]).await?;
     let vehicle_state = target.state(&state).await?;
 
     let links = fleets::links(&request, &caller, &params);
     let body = status_body(target.reference(), &vehicle_state, &links);
-    Ok(hal_response(request.headers(), body))
+    Ok(seen.respond(request.headers(), body))
 }
 
 /// The spec's `Status` of a vehicle state, with its links.
@@ -300,7 +302,7 @@ pub async fn maintenance(
 ) -> Result<Response, ApiError> {
     let target = Target::resolve(&state, &caller, &fid, &vid).await?;
     let params = QueryParams::parse(request.uri().query());
-    filters::profile(&params)?;
+    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Telemetry]).await?;
 
     let vehicle_state = target.state(&state).await?;
     let stamped = vehicle_state
@@ -310,7 +312,7 @@ pub async fn maintenance(
 
     let links = fleets::links(&request, &caller, &params);
     let body = maintenance_body(target.reference(), &vehicle_state.vin, stamped, &links);
-    Ok(hal_response(request.headers(), body))
+    Ok(seen.respond(request.headers(), body))
 }
 
 /// The spec's `Maintenance` of a vehicle's last figures, with its links.

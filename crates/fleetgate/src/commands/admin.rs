@@ -3,14 +3,15 @@
 use std::io::BufRead;
 
 use anyhow::{bail, Context as _};
-use fleetgate_core::{ApiVersion, FleetId, Login, Vin};
-use fleetgate_store::{NewPartner, Store};
+use fleetgate_core::{ApiVersion, ClientId, ConnectedService, FleetId, Login, Vin};
+use fleetgate_store::{ApplicationTerms, NewPartner, RateLimits, Store};
 use serde::Serialize;
 use serde_json::json;
 
 use super::Context;
 use crate::cli::{
-    AppCommand, FleetCommand, PartnerCommand, PartnerCreateArgs, VehicleCommand, VersionArg,
+    AppCommand, FleetCommand, LimitArgs, PartnerCommand, PartnerCreateArgs, ServiceArg,
+    VehicleCommand, VersionArg,
 };
 use crate::output;
 
@@ -118,8 +119,13 @@ pub async fn app(context: &Context, command: AppCommand) -> anyhow::Result<()> {
             }
             versions.dedup();
 
+            let terms = ApplicationTerms {
+                versions,
+                limits: limits(&args.limits),
+                services: services(&args.services),
+            };
             let app = store
-                .create_application(&partner.id, &args.name, &versions)
+                .create_application_with(&partner.id, &args.name, &terms)
                 .await?;
             let login = &partner.login;
             let client_id = &app.client_id;
@@ -132,12 +138,40 @@ pub async fn app(context: &Context, command: AppCommand) -> anyhow::Result<()> {
                 )
             })
         }
+        AppCommand::Limits(args) => {
+            let client_id = ClientId::parse(&args.client_id)
+                .map_err(|e| anyhow::anyhow!("client id '{}': {e}", args.client_id))?;
+            let limits = limits(&args.limits);
+            if !store.set_application_limits(&client_id, limits).await? {
+                bail!("no application with client id {client_id}: see `fleetgate app list LOGIN`");
+            }
+            tracing::info!(client.id = %client_id, daily = limits.daily, burst = limits.burst,
+                "rate limits set");
+            let result = json!({"clientId": client_id, "dailyLimit": limits.daily,
+                "burstLimit": limits.burst});
+            output::print(args.output.json, &result, || {
+                format!(
+                    "Application {client_id}: {} requests per 24 hours, {} per second",
+                    limits.daily, limits.burst
+                )
+            })
+        }
         AppCommand::List(args) => {
             let partner = store.require_partner(&Login::parse(&args.login)?).await?;
             let apps = store.applications_of(&partner.id).await?;
             let rows: Vec<_> = apps
                 .iter()
-                .map(|a| json!({"clientId": a.client_id, "name": a.name, "versions": a.versions}))
+                .map(|a| {
+                    let services: Vec<_> = a.services.iter().map(|s| s.as_str()).collect();
+                    json!({
+                        "clientId": a.client_id,
+                        "name": a.name,
+                        "versions": a.versions,
+                        "services": services,
+                        "dailyLimit": a.limits.daily,
+                        "burstLimit": a.limits.burst,
+                    })
+                })
                 .collect();
             output::print(args.output.json, &rows, || {
                 let lines: Vec<_> = apps
@@ -155,6 +189,31 @@ pub async fn app(context: &Context, command: AppCommand) -> anyhow::Result<()> {
             })
         }
     }
+}
+
+fn limits(args: &LimitArgs) -> RateLimits {
+    RateLimits {
+        daily: args.daily_limit,
+        burst: args.burst_limit,
+    }
+}
+
+/// The services named, or all of them when none is.
+fn services(args: &[ServiceArg]) -> Vec<ConnectedService> {
+    let mut services: Vec<_> = args
+        .iter()
+        .map(|arg| match arg {
+            ServiceArg::ConnectedFleet => ConnectedService::ConnectedFleet,
+            ServiceArg::Tmts => ConnectedService::Tmts,
+            ServiceArg::Ubi => ConnectedService::Ubi,
+        })
+        .collect();
+    if services.is_empty() {
+        services = ConnectedService::ALL.to_vec();
+    }
+    services.sort_by_key(|service| service.as_str());
+    services.dedup();
+    services
 }
 
 fn version(arg: VersionArg) -> ApiVersion {

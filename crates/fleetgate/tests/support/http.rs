@@ -10,7 +10,11 @@ use time::OffsetDateTime;
 use super::{output_with_stdin, schema, Server};
 
 /// curl's `--write-out` format that [`Reply::parse`] reads after the body.
-pub const WRITE_OUT: &str = "\n%{http_code}\n%{content_type}";
+pub const WRITE_OUT: &str =
+    "\n--fleetgate-test-reply--\n%{http_code}\n%{content_type}\n%{header_json}";
+
+/// The line that [`WRITE_OUT`] puts between the body and the status.
+const REPLY_MARK: &str = "\n--fleetgate-test-reply--\n";
 
 /// How the client authenticates at the TLS handshake.
 #[derive(Debug, Clone)]
@@ -66,6 +70,8 @@ pub struct Reply {
     pub content_type: String,
     /// The body, as text.
     pub body: String,
+    /// The response headers, by lower-case name, each with its values.
+    pub headers: serde_json::Map<String, Value>,
 }
 
 /// curl could not complete the exchange (TLS handshake refused, connection closed...).
@@ -205,21 +211,32 @@ impl Request {
 }
 
 impl Reply {
-    /// Splits the output of curl run with [`WRITE_OUT`]: the body, then the status and
-    /// the content type.
+    /// Splits the output of curl run with [`WRITE_OUT`]: the body, then the status, the
+    /// content type and the headers as JSON.
     pub fn parse(output: &str) -> Self {
-        let mut parts = output.rsplitn(3, '\n');
-        let content_type = parts.next().unwrap_or_default().to_owned();
-        let status = parts.next().unwrap_or_default();
-        let body = parts.next().unwrap_or_default().to_owned();
+        let (body, trailer) = output
+            .rsplit_once(REPLY_MARK)
+            .unwrap_or_else(|| panic!("curl wrote no reply trailer: {output}"));
+        let mut lines = trailer.splitn(3, '\n');
+        let status = lines.next().unwrap_or_default();
+        let content_type = lines.next().unwrap_or_default().to_owned();
+        let headers = lines.next().unwrap_or("{}");
         let status = status
             .parse()
             .unwrap_or_else(|_| panic!("curl wrote no HTTP status: {output}"));
+        let headers = serde_json::from_str(headers)
+            .unwrap_or_else(|error| panic!("curl's header JSON ({error}): {headers}"));
         Self {
             status,
             content_type,
-            body,
+            body: body.to_owned(),
+            headers,
         }
+    }
+
+    /// The first value of response header `name` (lower case), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)?.get(0)?.as_str()
     }
 
     /// The body as JSON; panics, showing it, when it is not JSON.
