@@ -8,6 +8,7 @@
 pub mod error_code;
 pub mod geo;
 pub mod ids;
+pub mod interval;
 pub mod paging;
 pub mod scope;
 pub mod vehicle;

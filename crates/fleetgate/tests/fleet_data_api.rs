@@ -229,3 +229,36 @@ fn capabilities_are_derived_from_what_the_vehicle_sent() {
         .expect_error(400, 40001);
     assert!(message.starts_with("extension"), "{message}");
 }
+
+#[test]
+fn repeating_intervals_select_the_trips_started_in_each_range() {
+    let Some(data) = Fixture::start(&[6]) else {
+        return;
+    };
+    let trips = format!("{}/trips", data.vehicle_path(0));
+    let all = data.valid(&trips, "Trips");
+    assert_eq!(all["total"], 6, "{all}");
+    let first = all["_embedded"]["trips"][5]["startedAt"].as_str().unwrap();
+
+    let every_other = format!(
+        "{trips}?timestamps=R3/{first}/PT{}M/PT1M",
+        2 * fixture::TRIP_SPACING_MINUTES
+    );
+    let picked = data.valid(&every_other, "Trips");
+    assert_eq!(picked["total"], 3, "trips 0, 2 and 4: {picked}");
+    let starts: Vec<&str> = picked["_embedded"]["trips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|trip| trip["startedAt"].as_str().unwrap())
+        .collect();
+    let expected: Vec<&str> = [4, 2, 0]
+        .iter()
+        .map(|&k| all["_embedded"]["trips"][5 - k]["startedAt"].as_str().unwrap())
+        .collect();
+    assert_eq!(starts, expected);
+
+    let bad = format!("{trips}?timestamps=R0/{first}/P1D");
+    let message = data.get(&bad).expect_error(400, 40001);
+    assert!(message.contains("count of 1 or more"), "{message}");
+}

@@ -4,10 +4,10 @@
 //! Each reader checks its parameter and answers a 400 naming it, and what was expected,
 //! when the value is malformed or asks for something fleetgate does not support.
 
+use fleetgate_core::interval;
 use fleetgate_core::vehicle::state::TripState;
 use fleetgate_store::vehicle_reads::TimeWindow;
-use time::format_description::well_known::Rfc3339;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use super::params::QueryParams;
 use crate::error::ApiError;
@@ -15,7 +15,8 @@ use crate::error::ApiError;
 /// The most intervals `timestamps` may hold.
 const MAX_INTERVALS: usize = 10;
 
-/// `timestamps`: 1 to 10 intervals `T1/T2`, `T/D`, `T/` or `/T`; none means any time.
+/// `timestamps`: 1 to 10 intervals of the spec's grammar (`fleetgate_core::interval`),
+/// repeating ones expanded; none means any time.
 pub fn timestamps(params: &QueryParams) -> Result<Vec<TimeWindow>, ApiError> {
     let intervals = params.list("timestamps");
     if intervals.len() > MAX_INTERVALS {
@@ -26,120 +27,34 @@ pub fn timestamps(params: &QueryParams) -> Result<Vec<TimeWindow>, ApiError> {
     }
 
     let now = OffsetDateTime::now_utc();
-    intervals
-        .into_iter()
-        .map(|interval| time_window(interval, now))
-        .collect()
-}
-
-/// One interval of `timestamps`.
-fn time_window(interval: &str, now: OffsetDateTime) -> Result<TimeWindow, ApiError> {
-    // A '+' of an offset left unencoded in the query string arrives as a space.
-    let interval = interval.replace(' ', "+");
-    if interval.starts_with('R') {
-        // LIMITATION: repeating intervals are refused rather than expanded.
+    let mut windows = Vec::new();
+    for interval in intervals {
+        windows.extend(time_windows(interval, now)?);
+    }
+    if windows.len() > interval::MAX_SPANS {
         return Err(ApiError::parameter(format!(
-            "timestamps '{interval}': repeating intervals (R...) are not supported; give up \
-             to 10 intervals T1/T2 instead"
+            "timestamps selects {} time ranges: at most {} are allowed",
+            windows.len(),
+            interval::MAX_SPANS
         )));
     }
-    let Some((start, end)) = interval.split_once('/') else {
-        return Err(interval_error(
-            &interval,
-            "no '/' between its start and its end",
-        ));
-    };
-
-    let from = (!start.is_empty())
-        .then(|| instant(start, &interval))
-        .transpose()?;
-    let to = match (from, end) {
-        (_, "") if start.is_empty() => return Err(interval_error(&interval, "no start, no end")),
-        (_, "") => Some(now),
-        (Some(from), duration) if duration.starts_with('P') => {
-            Some(from + iso_duration(duration, &interval)?)
-        }
-        (None, duration) if duration.starts_with('P') => {
-            return Err(interval_error(&interval, "a duration needs a start time"))
-        }
-        (_, end) => Some(instant(end, &interval)?),
-    };
-
-    if let (Some(from), Some(to)) = (from, to) {
-        if from > to {
-            return Err(interval_error(&interval, "its start is after its end"));
-        }
-    }
-    Ok(TimeWindow { from, to })
+    Ok(windows)
 }
 
-fn instant(text: &str, interval: &str) -> Result<OffsetDateTime, ApiError> {
-    OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
-        interval_error(
-            interval,
-            &format!("'{text}' is not an RFC 3339 time such as 2024-01-31T08:00:00Z"),
-        )
-    })
-}
-
-/// An ISO 8601 duration of weeks, days, hours, minutes and seconds (`P1DT2H30M`).
-fn iso_duration(text: &str, interval: &str) -> Result<Duration, ApiError> {
-    let invalid = |why: &str| interval_error(interval, &format!("duration '{text}': {why}"));
-    let body = &text[1..];
-    let (date, time) = body.split_once('T').unwrap_or((body, ""));
-    if body.is_empty() || (body.contains('T') && time.is_empty()) {
-        return Err(invalid("it holds no amount"));
-    }
-
-    let mut total = Duration::ZERO;
-    for (amount, unit) in duration_parts(date).map_err(|why| invalid(&why))? {
-        total += match unit {
-            'W' => Duration::weeks(amount as i64),
-            'D' => Duration::days(amount as i64),
-            // LIMITATION: years and months have no fixed length and are refused.
-            'Y' | 'M' => return Err(invalid("years and months are not supported; use days")),
-            _ => return Err(invalid("expected the units W and D before T")),
-        };
-    }
-    for (amount, unit) in duration_parts(time).map_err(|why| invalid(&why))? {
-        total += match unit {
-            'H' => Duration::seconds_f64(amount * 3600.0),
-            'M' => Duration::seconds_f64(amount * 60.0),
-            'S' => Duration::seconds_f64(amount),
-            _ => return Err(invalid("expected the units H, M and S after T")),
-        };
-    }
-    Ok(total)
-}
-
-/// The `(amount, unit)` pairs of one part of a duration (`1D`, `2H30M`).
-fn duration_parts(text: &str) -> Result<Vec<(f64, char)>, String> {
-    let mut parts = Vec::new();
-    let mut number = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() || c == '.' {
-            number.push(c);
-            continue;
-        }
-        let amount: f64 = number
-            .parse()
-            .map_err(|_| format!("'{c}' is not preceded by an amount"))?;
-        if !amount.is_finite() || amount > 1.0e6 {
-            return Err("an amount is too large".to_owned());
-        }
-        parts.push((amount, c));
-        number.clear();
-    }
-    if !number.is_empty() {
-        return Err(format!("the amount {number} has no unit"));
-    }
-    Ok(parts)
-}
-
-fn interval_error(interval: &str, why: &str) -> ApiError {
-    ApiError::parameter(format!(
-        "timestamps '{interval}' is not an interval T1/T2, T/duration, T/ or /T: {why}"
-    ))
+/// The time windows of one interval of `timestamps`.
+fn time_windows(interval: &str, now: OffsetDateTime) -> Result<Vec<TimeWindow>, ApiError> {
+    // A '+' of an offset left unencoded in the query string arrives as a space.
+    let interval = interval.replace(' ', "+");
+    let spans =
+        interval::parse(&interval, now).map_err(|error| ApiError::parameter(error.to_string()))?;
+    let windows = spans
+        .into_iter()
+        .map(|span| TimeWindow {
+            from: span.from,
+            to: span.to,
+        })
+        .collect();
+    Ok(windows)
 }
 
 /// `indexRange`: the first and (optionally) the last index of the results, 0-based.
@@ -300,43 +215,44 @@ mod tests {
 
     use super::*;
 
-    fn window(text: &str) -> Result<TimeWindow, ApiError> {
-        time_window(text, datetime!(2026-12-04 12:00 UTC))
+    fn windows(text: &str) -> Result<Vec<TimeWindow>, ApiError> {
+        time_windows(text, datetime!(2026-12-04 12:00 UTC))
     }
 
     #[test]
-    fn intervals_of_every_supported_form_are_read() {
-        let both = window("2026-12-01T08:00:00Z/2026-12-01T09:00:00+01:00").unwrap();
-        assert_eq!(both.from, Some(datetime!(2026-12-01 08:00 UTC)));
-        assert_eq!(both.to, Some(datetime!(2026-12-01 08:00 UTC)));
-
-        let lasting = window("2026-12-01T08:00:00Z/P1DT2H30M").unwrap();
-        assert_eq!(lasting.to, Some(datetime!(2026-12-02 10:30 UTC)));
-
-        let open = window("2026-12-01T08:00:00Z/").unwrap();
-        assert_eq!(open.to, Some(datetime!(2026-12-04 12:00 UTC)));
-
-        let startless = window("/2026-12-01T08:00:00 01:00").unwrap();
+    fn intervals_are_read_into_windows_and_repeating_ones_expanded() {
+        let startless = windows("/2026-12-01T08:00:00 01:00").unwrap();
         assert_eq!(
-            (startless.from, startless.to),
-            (None, Some(datetime!(2026-12-01 07:00 UTC)))
+            startless,
+            [TimeWindow {
+                from: None,
+                to: Some(datetime!(2026-12-01 07:00 UTC))
+            }]
         );
+        let repeated = windows("R3/2026-12-01T08:00:00Z/P1D/PT1H").unwrap();
+        assert_eq!(repeated.len(), 3);
+        assert_eq!(repeated[2].to, Some(datetime!(2026-12-03 09:00 UTC)));
     }
 
     #[test]
-    fn malformed_or_unsupported_intervals_are_refused() {
-        for bad in [
-            "/",
-            "2026-12-01",
-            "R5/2026-12-01T08:00:00Z/P6H",
-            "2026-12-01T08:00:00Z/P1Y",
-            "2026-12-02T08:00:00Z/2026-12-01T08:00:00Z",
-            "/P1D",
-            "2026-12-01T08:00:00Z/PT",
-        ] {
-            let error = window(bad).expect_err(bad);
-            assert!(error.message().starts_with("timestamps"), "{bad}");
-        }
+    fn malformed_intervals_and_too_many_ranges_are_refused() {
+        let error = windows("2026-12-01T08:00:00Z/P1X").expect_err("unit X");
+        assert!(
+            error.message().starts_with("timestamps"),
+            "{}",
+            error.message()
+        );
+
+        let many: Vec<_> = (0..2)
+            .map(|_| "timestamps=R600/2026-01-01T00:00:00Z/PT1H/PT1M")
+            .collect();
+        let params = QueryParams::parse(Some(&many.join("&")));
+        let error = timestamps(&params).expect_err("1200 ranges");
+        assert!(
+            error.message().contains("1200 time ranges"),
+            "{}",
+            error.message()
+        );
     }
 
     #[test]
