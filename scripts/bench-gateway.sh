@@ -218,7 +218,8 @@ setup_platform() {
     log "fleetgate init in $DATA"
     fleetgate_cli init --json >"$WORK/init.json"
     PASSWORD="$(fleetgate_cli partner create "$LOGIN" --email bench@example.com --organization Bench --json | jq -er .password)"
-    CLIENT_ID="$(fleetgate_cli app create "$LOGIN" --name bench --version v3 --json | jq -er .clientId)"
+    CLIENT_ID="$(fleetgate_cli app create "$LOGIN" --name bench --version v3 \
+        --daily-limit 4000000000 --burst-limit 1000000 --json | jq -er .clientId)"
     FLEET_ID="$(fleetgate_cli fleet create "$LOGIN" --name bench-fleet --json | jq -er .id)"
     local added
     # shellcheck disable=SC2046  # one argument per VIN
