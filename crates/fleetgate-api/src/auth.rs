@@ -129,11 +129,14 @@ async fn verify_credentials(
         return Err(bad());
     };
 
-    let hash = partner.password_hash.clone();
-    let password = credentials.password;
-    let matches = tokio::task::spawn_blocking(move || crate::password::verify(&password, &hash))
-        .await
-        .map_err(ApiError::internal)?;
+    let matches = state
+        .passwords()
+        .verify(
+            partner.login.as_str(),
+            credentials.password,
+            &partner.password_hash,
+        )
+        .await;
     if !matches {
         tracing::debug!(partner.login = %partner.login, "wrong password");
         return Err(bad());

@@ -1,12 +1,31 @@
 //! Partner passwords: generation, hashing (argon2id, PHC strings) and verification.
 //!
-//! Passwords are never stored or logged; only their argon2id hash is kept.
+//! Passwords are never stored or logged; only their argon2id hash is kept. Verifying one
+//! costs about 19 MiB and tens of milliseconds by design, so [`Verifier`] runs at most one
+//! verification per core at a time and remembers, for a few minutes and in this process
+//! only, the credentials that matched: a partner's busy client then pays for argon2 once,
+//! not once per request, and a burst of parallel requests cannot exhaust memory.
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use argon2::Argon2;
-use rand::Rng;
+use hmac::{Hmac, Mac};
+use parking_lot::Mutex;
+use rand::{Rng, RngCore};
+use sha2::Sha256;
+use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
+
+/// How long a verified login and password are trusted without running argon2 again. A
+/// changed password has another hash, so it is never covered by an older verification.
+const VERIFIED_TTL: Duration = Duration::from_secs(600);
+
+/// The most verified credentials remembered.
+const VERIFIED_CAPACITY: usize = 10_000;
 
 /// Length of generated passwords: 24 characters of 62 is about 143 bits.
 const GENERATED_LENGTH: usize = 24;
@@ -58,6 +77,84 @@ pub fn verify(password: &str, phc: &str) -> bool {
         .is_ok()
 }
 
+/// Verifies passwords with bounded concurrency and remembers the recent matches.
+pub struct Verifier {
+    key: [u8; 32],
+    verified: Mutex<HashMap<[u8; 32], Instant>>,
+    permits: Arc<Semaphore>,
+}
+
+impl Verifier {
+    /// A verifier running at most one argon2 verification per available core.
+    pub fn new() -> Self {
+        let mut key = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut key);
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self {
+            key,
+            verified: Mutex::new(HashMap::new()),
+            permits: Arc::new(Semaphore::new(cores)),
+        }
+    }
+
+    /// Whether `password` is the password of `login`, whose stored hash is `phc`.
+    pub async fn verify(&self, login: &str, password: Zeroizing<String>, phc: &str) -> bool {
+        let key = self.key_of(login, &password, phc);
+        if self.remembers(&key) {
+            return true;
+        }
+
+        // Those who waited for a permit behind the same credentials find them verified.
+        let Ok(_permit) = Arc::clone(&self.permits).acquire_owned().await else {
+            return false;
+        };
+        if self.remembers(&key) {
+            return true;
+        }
+        let phc_owned = phc.to_owned();
+        let matches = tokio::task::spawn_blocking(move || verify(&password, &phc_owned))
+            .await
+            .unwrap_or(false);
+        if matches {
+            self.remember(key);
+        }
+        matches
+    }
+
+    fn key_of(&self, login: &str, password: &str, phc: &str) -> [u8; 32] {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key");
+        for part in [login, password, phc] {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part.as_bytes());
+        }
+        mac.finalize().into_bytes().into()
+    }
+
+    fn remembers(&self, key: &[u8; 32]) -> bool {
+        let verified = self.verified.lock();
+        verified
+            .get(key)
+            .is_some_and(|at| at.elapsed() < VERIFIED_TTL)
+    }
+
+    fn remember(&self, key: [u8; 32]) {
+        let mut verified = self.verified.lock();
+        if verified.len() >= VERIFIED_CAPACITY {
+            verified.retain(|_, at| at.elapsed() < VERIFIED_TTL);
+        }
+        if verified.len() >= VERIFIED_CAPACITY {
+            verified.clear();
+        }
+        verified.insert(key, Instant::now());
+    }
+}
+
+impl Default for Verifier {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +173,23 @@ mod tests {
     #[test]
     fn short_passwords_are_refused() {
         assert!(matches!(hash("short"), Err(PasswordError::TooShort)));
+    }
+
+    #[tokio::test]
+    async fn the_verifier_remembers_matches_only_for_the_same_hash() {
+        let verifier = Verifier::new();
+        let password = generate();
+        let phc = hash(&password).unwrap();
+
+        assert!(verifier.verify("MZP1", password.clone(), &phc).await);
+        let key = verifier.key_of("MZP1", &password, &phc);
+        assert!(verifier.remembers(&key));
+
+        let wrong = Zeroizing::new("not the password".to_owned());
+        assert!(!verifier.verify("MZP1", wrong.clone(), &phc).await);
+        assert!(!verifier.remembers(&verifier.key_of("MZP1", &wrong, &phc)));
+
+        let changed = hash("another password entirely").unwrap();
+        assert!(!verifier.verify("MZP1", password, &changed).await);
     }
 }

@@ -1,5 +1,5 @@
 //! What every request handler shares: the store, the certificate service, the page-token
-//! key and the authentication cache.
+//! key, the authentication cache and the password verifier.
 
 use std::sync::Arc;
 
@@ -8,6 +8,8 @@ use fleetgate_store::Store;
 
 use crate::auth::DecisionCache;
 use crate::onboarding::CertificateService;
+use crate::password::Verifier;
+use crate::rate_limit::RateLimiter;
 
 /// The shared state of the HTTP edge; cheap to clone.
 #[derive(Clone)]
@@ -20,6 +22,8 @@ struct Inner {
     certificates: CertificateService,
     page_key: PageTokenKey,
     decisions: DecisionCache,
+    passwords: Verifier,
+    rate_limiter: RateLimiter,
 }
 
 impl AppState {
@@ -30,6 +34,8 @@ impl AppState {
             certificates,
             page_key,
             decisions: DecisionCache::new(),
+            passwords: Verifier::new(),
+            rate_limiter: RateLimiter::default(),
         };
         Self {
             inner: Arc::new(inner),
@@ -53,5 +59,14 @@ impl AppState {
 
     pub(crate) fn decisions(&self) -> &DecisionCache {
         &self.inner.decisions
+    }
+
+    pub(crate) fn passwords(&self) -> &Verifier {
+        &self.inner.passwords
+    }
+
+    /// This node's rate limit counts; [`RateLimiter::synchronise`] shares them.
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.inner.rate_limiter
     }
 }

@@ -26,11 +26,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use time::OffsetDateTime;
 
 pub use error::StoreError;
-pub use fleetgate_core::ConnectedService;
-pub use rate_limits::{Admission, Refusal};
+pub use fleetgate_core::{ConnectedService, RateLimits};
 pub use records::{
     Application, ApplicationTerms, Certificate, CsrRequest, CsrStatus, Fleet, NewCertificate,
-    NewPartner, Partner, RateLimits, Vehicle,
+    NewPartner, Partner, Vehicle,
 };
 pub use vehicle_data::{InboundMessage, IngestReport, StoredMessage};
 

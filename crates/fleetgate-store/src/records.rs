@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use fleetgate_core::{ApiVersion, ClientId, ConnectedService, FleetId, Login, Vin};
+use fleetgate_core::{ApiVersion, ClientId, ConnectedService, FleetId, Login, RateLimits, Vin};
 use time::OffsetDateTime;
 
 /// A business partner: an MZP login with its password hash.
@@ -63,24 +63,6 @@ pub struct Application {
     pub services: Vec<ConnectedService>,
     /// When it was created.
     pub created_at: OffsetDateTime,
-}
-
-/// The rate limits of an application.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimits {
-    /// Requests admitted in any 24 hours.
-    pub daily: u32,
-    /// Requests admitted in one second.
-    pub burst: u32,
-}
-
-impl Default for RateLimits {
-    fn default() -> Self {
-        Self {
-            daily: 100_000,
-            burst: 100,
-        }
-    }
 }
 
 /// The subscription terms of a new application.

@@ -247,3 +247,40 @@ on_both_backends!(first_setting_written_wins, |store: Store| async move {
         .unwrap();
     assert_eq!((first.as_str(), second.as_str()), ("aaaa", "aaaa"));
 });
+
+on_both_backends!(
+    request_counts_add_up_per_minute_and_leave_the_window_after_a_day,
+    |store: Store| async move {
+        let a = fleetgate_core::ClientId::generate();
+        let b = fleetgate_core::ClientId::generate();
+        let now = 30_000_000;
+        let day = fleetgate_core::rate_limit::WINDOW_MINUTES;
+
+        store
+            .add_request_counts(&[(a.clone(), now - day, 7), (a.clone(), now - 5, 2)])
+            .await
+            .unwrap();
+        store
+            .add_request_counts(&[(a.clone(), now, 3), (b.clone(), now, 1)])
+            .await
+            .unwrap();
+
+        let one = store.request_count(&a, now).await.unwrap();
+        assert_eq!(one.requests, 5, "the minute a day old is out of the window");
+        assert_eq!(one.oldest_minute, Some(now - 5));
+        let all = store.request_counts(now).await.unwrap();
+        assert_eq!(all[a.as_str()].requests, 5);
+        assert_eq!(all[b.as_str()].requests, 1);
+        assert_eq!(
+            store.request_count(&a, now + day).await.unwrap().requests,
+            0
+        );
+
+        assert_eq!(store.prune_request_counts(now).await.unwrap(), 1);
+        let wider = store.request_count(&a, now - 10).await.unwrap();
+        assert_eq!(
+            wider.requests, 5,
+            "the pruned minute would be in this window"
+        );
+    }
+);

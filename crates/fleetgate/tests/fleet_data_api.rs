@@ -254,7 +254,11 @@ fn repeating_intervals_select_the_trips_started_in_each_range() {
         .collect();
     let expected: Vec<&str> = [4, 2, 0]
         .iter()
-        .map(|&k| all["_embedded"]["trips"][5 - k]["startedAt"].as_str().unwrap())
+        .map(|&k| {
+            all["_embedded"]["trips"][5 - k]["startedAt"]
+                .as_str()
+                .unwrap()
+        })
         .collect();
     assert_eq!(starts, expected);
 

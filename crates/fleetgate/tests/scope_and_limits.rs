@@ -222,3 +222,23 @@ fn the_burst_limit_refuses_what_exceeds_it_until_the_operator_raises_it() {
     assert_eq!(statuses(&replies, 200), 12, "{replies:?}");
     assert_eq!(header_number(&replies[0], "x-ratelimit-limit-2"), 1000);
 }
+
+#[test]
+fn the_daily_count_is_shared_through_the_database_and_outlives_a_crash() {
+    let Some(mut data) = Fixture::start(&[1]) else {
+        return;
+    };
+    let app = data.application(&["--daily-limit", "3"]);
+    for _ in 0..2 {
+        data.get_as(&app, "/fleets").expect_json(200);
+    }
+
+    // Each node adds its counts to the database every second.
+    thread::sleep(std::time::Duration::from_millis(2500));
+    let crashed = std::mem::replace(&mut data.server, data.env.serve());
+    crashed.crash();
+
+    let replies = in_parallel(&data, &app, "/fleets", 3);
+    assert_eq!(statuses(&replies, 200), 1, "{replies:?}");
+    assert_eq!(statuses(&replies, 429), 2, "{replies:?}");
+}

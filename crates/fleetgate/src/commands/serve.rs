@@ -31,6 +31,7 @@ pub struct Server {
     router: axum::Router,
     address: SocketAddr,
     vehicles: VehicleChannel,
+    state: AppState,
 }
 
 impl Server {
@@ -51,7 +52,7 @@ impl Server {
             VehicleChannel::prepare(&context.data_dir, &config, store.clone(), args.mqtt_listen)
                 .await?;
         let state = AppState::new(store, certificates, page_key);
-        let router = fleetgate_api::router(state);
+        let router = fleetgate_api::router(state.clone());
 
         let listen = args.listen.unwrap_or(config.listen);
         let listener = TcpListener::bind(listen)
@@ -67,6 +68,7 @@ impl Server {
             router,
             address,
             vehicles,
+            state,
         })
     }
 
@@ -84,9 +86,20 @@ impl Server {
     /// accepted.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let vehicles = self.vehicles.start();
+        let (stop_limits, limits_stopped) = tokio::sync::oneshot::channel::<()>();
+        let state = self.state.clone();
+        let limits = tokio::spawn(async move {
+            let stop = async {
+                limits_stopped.await.ok();
+            };
+            state.rate_limiter().synchronise(state.store(), stop).await;
+        });
+
         tracing::info!(address = %self.address, "listening on https://{}", self.address);
         fleetgate_api::server::serve(self.listener, self.tls, self.router, shutdown).await;
         vehicles.stop().await;
+        stop_limits.send(()).ok();
+        limits.await.ok();
         tracing::info!("stopped");
     }
 }
