@@ -66,7 +66,8 @@ impl RateLimiter {
                 () = &mut stop => break,
             }
             count = count.wrapping_add(1);
-            self.sync_once(store, count.is_multiple_of(PRUNE_EVERY)).await;
+            self.sync_once(store, count.is_multiple_of(PRUNE_EVERY))
+                .await;
         }
         self.sync_once(store, false).await;
     }

@@ -121,6 +121,10 @@ pub struct SimulateArgs {
     /// samples per second of wall-clock time, stamped with the real time, day and night.
     #[arg(long, value_name = "R")]
     pub load_rate: Option<f64>,
+    /// Instead of driving live, write the journeys of this last period (e.g. 6h, 2d)
+    /// straight into the database through the ingestion pipeline, then stop.
+    #[arg(long, value_name = "D", conflicts_with_all = ["load_rate", "duration", "broker"])]
+    pub history: Option<String>,
     /// New vehicle connections opened per second (TLS handshakes are spread out).
     #[arg(long, default_value_t = 200.0, value_name = "N")]
     pub connect_rate: f64,

@@ -470,3 +470,40 @@ fn with_an_external_broker_two_nodes_share_the_vehicles_messages() {
 
 #[allow(dead_code)]
 fn unused(_: &Partner) {}
+
+#[test]
+fn simulate_history_writes_past_journeys_once_and_they_show() {
+    let env = TestEnv::new();
+    let partner = env.partner();
+    let fleet = partner.fleet_id().to_owned();
+    let args = [
+        "simulate",
+        "--fleet",
+        fleet.as_str(),
+        "--vehicles",
+        "3",
+        "--history",
+        "1d",
+        "--incident-rate",
+        "0.5",
+        "--quiet",
+        "--json",
+    ];
+
+    let first = env.run_json(&args);
+    assert_eq!(first["vehicles"], 3, "{first}");
+    let generated = first["generated"].as_u64().expect("generated");
+    assert!(generated > 1000, "a day of three vehicles: {first}");
+    assert_eq!(first["stored"], generated, "{first}");
+
+    let again = env.run_json(&args);
+    let regenerated = again["generated"].as_u64().expect("generated");
+    let new = again["stored"].as_u64().expect("stored");
+    assert!(regenerated >= generated, "the same journeys, and then some: {again}");
+    assert_eq!(new, regenerated - generated, "only what is new is stored: {again}");
+
+    let shown = show(&env, &partner.vins[0]);
+    let trips = shown["trips"].as_array().expect("trips");
+    assert!(!trips.is_empty(), "a day of driving makes trips: {shown}");
+    assert!(shown["status"]["odometer"]["mileage"].is_number(), "{shown}");
+}

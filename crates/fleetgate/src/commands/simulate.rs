@@ -1,5 +1,8 @@
 //! `fleetgate simulate`: provisions simulated vehicles in a fleet (or reuses them) and
-//! drives them through the real vehicle channel, as ordinary MQTT clients.
+//! drives them through the real vehicle channel, as ordinary MQTT clients; or, with
+//! `--history`, writes their past journeys into the database.
+
+mod history;
 
 use std::time::Duration;
 
@@ -29,6 +32,9 @@ pub async fn run(context: &Context, args: SimulateArgs) -> anyhow::Result<()> {
     }
 
     let vins = fleet_vins(&store, &fleet, args.vehicles, args.seed).await?;
+    if let Some(span) = &args.history {
+        return write_history(&store, vins, &settings, parse_duration(span)?, &args).await;
+    }
     let vehicles = load_vehicles(context, &store, &vins, args.quiet).await?;
     eprintln!(
         "Simulating {} vehicles against mqtts://{}:{} (Ctrl-C stops)",
@@ -45,6 +51,42 @@ pub async fn run(context: &Context, args: SimulateArgs) -> anyhow::Result<()> {
         .context("the simulation failed")?;
     output::print(args.output.json, &report_json(&report), || {
         format!("{report}")
+    })
+}
+
+/// `--history`: the journeys of the last `span`, written into the database.
+async fn write_history(
+    store: &Store,
+    vins: Vec<Vin>,
+    settings: &SimConfig,
+    span: Duration,
+    args: &SimulateArgs,
+) -> anyhow::Result<()> {
+    let vehicles = vins.len();
+    eprintln!(
+        "Writing {} of journeys of {vehicles} vehicles",
+        args.history.as_deref().unwrap_or("")
+    );
+    let history = history::HistorySettings {
+        span,
+        interval: settings.interval,
+        incident_rate: settings.incident_rate,
+        seed: settings.seed,
+        progress: settings.show_progress,
+    };
+    let report = history::write(store, vins, history).await?;
+
+    let result = serde_json::json!({
+        "vehicles": vehicles,
+        "generated": report.generated,
+        "stored": report.stored,
+        "seconds": report.seconds,
+    });
+    output::print(args.output.json, &result, || {
+        format!(
+            "{} messages of {vehicles} vehicles generated, {} stored, in {:.1} s",
+            report.generated, report.stored, report.seconds
+        )
     })
 }
 
@@ -134,7 +176,7 @@ fn split_address(address: &str) -> anyhow::Result<(String, u16)> {
     Ok((host.trim_matches(['[', ']']).to_owned(), port))
 }
 
-/// Parses `90`, `90s`, `10m` or `2h`.
+/// Parses `90`, `90s`, `10m`, `2h` or `3d`.
 pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
         Some(index) => text.split_at(index),
@@ -144,12 +186,13 @@ pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
         .parse()
         .ok()
         .filter(|v: &f64| v.is_finite() && *v > 0.0)
-        .with_context(|| format!("--duration '{text}': expected e.g. 90s, 10m or 2h"))?;
+        .with_context(|| format!("--duration '{text}': expected e.g. 90s, 10m, 2h or 3d"))?;
     let seconds = match unit {
         "s" => value,
         "m" => value * 60.0,
         "h" => value * 3600.0,
-        _ => bail!("--duration '{text}': the unit must be s, m or h"),
+        "d" => value * 86_400.0,
+        _ => bail!("--duration '{text}': the unit must be s, m, h or d"),
     };
     Ok(Duration::from_secs_f64(seconds))
 }
@@ -240,7 +283,8 @@ mod tests {
         assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
         assert_eq!(parse_duration("1.5h").unwrap(), Duration::from_secs(5400));
-        for bad in ["", "0", "-3s", "5d", "m"] {
+        assert_eq!(parse_duration("2d").unwrap(), Duration::from_secs(172_800));
+        for bad in ["", "0", "-3s", "5w", "m"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }
