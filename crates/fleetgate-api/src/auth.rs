@@ -12,8 +12,7 @@
 //! does not pay for argon2 and three queries on each request, while a revocation or a
 //! password change still takes effect within [`DECISION_TTL`].
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
@@ -25,13 +24,13 @@ use base64::Engine;
 use fleetgate_core::{ApiVersion, ClientId, ErrorCode, Login};
 use fleetgate_store::{ConnectedService, Partner, RateLimits};
 use hmac::{Hmac, Mac};
-use parking_lot::Mutex;
 use rand::RngCore;
 use sha2::Sha256;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::error::ApiError;
+use crate::recent::Recent;
 use crate::server::PeerIdentity;
 use crate::state::AppState;
 
@@ -343,7 +342,7 @@ fn client_id_of_query(query: Option<&str>) -> Result<ClientId, ApiError> {
 /// Recently granted decisions, keyed by an HMAC of all the request's credentials.
 pub(crate) struct DecisionCache {
     key: [u8; 32],
-    entries: Mutex<HashMap<[u8; 32], (Caller, Instant)>>,
+    entries: Recent<[u8; 32], Caller>,
 }
 
 impl DecisionCache {
@@ -352,7 +351,7 @@ impl DecisionCache {
         rand::thread_rng().fill_bytes(&mut key);
         Self {
             key,
-            entries: Mutex::new(HashMap::new()),
+            entries: Recent::new(DECISION_TTL, DECISION_CAPACITY),
         }
     }
 
@@ -366,20 +365,11 @@ impl DecisionCache {
     }
 
     fn get(&self, key: &[u8; 32]) -> Option<Caller> {
-        let entries = self.entries.lock();
-        let (caller, at) = entries.get(key)?;
-        (at.elapsed() < DECISION_TTL).then(|| caller.clone())
+        self.entries.get(key)
     }
 
     fn insert(&self, key: [u8; 32], caller: Caller) {
-        let mut entries = self.entries.lock();
-        if entries.len() >= DECISION_CAPACITY {
-            entries.retain(|_, (_, at)| at.elapsed() < DECISION_TTL);
-        }
-        if entries.len() >= DECISION_CAPACITY {
-            entries.clear();
-        }
-        entries.insert(key, (caller, Instant::now()));
+        self.entries.insert(key, caller);
     }
 }
 

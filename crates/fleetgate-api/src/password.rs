@@ -8,17 +8,17 @@
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use argon2::Argon2;
 use hmac::{Hmac, Mac};
-use parking_lot::Mutex;
 use rand::{Rng, RngCore};
 use sha2::Sha256;
 use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
+
+use crate::recent::Recent;
 
 /// How long a verified login and password are trusted without running argon2 again. A
 /// changed password has another hash, so it is never covered by an older verification.
@@ -80,7 +80,7 @@ pub fn verify(password: &str, phc: &str) -> bool {
 /// Verifies passwords with bounded concurrency and remembers the recent matches.
 pub struct Verifier {
     key: [u8; 32],
-    verified: Mutex<HashMap<[u8; 32], Instant>>,
+    verified: Recent<[u8; 32], ()>,
     permits: Arc<Semaphore>,
 }
 
@@ -92,7 +92,7 @@ impl Verifier {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
             key,
-            verified: Mutex::new(HashMap::new()),
+            verified: Recent::new(VERIFIED_TTL, VERIFIED_CAPACITY),
             permits: Arc::new(Semaphore::new(cores)),
         }
     }
@@ -131,21 +131,11 @@ impl Verifier {
     }
 
     fn remembers(&self, key: &[u8; 32]) -> bool {
-        let verified = self.verified.lock();
-        verified
-            .get(key)
-            .is_some_and(|at| at.elapsed() < VERIFIED_TTL)
+        self.verified.get(key).is_some()
     }
 
     fn remember(&self, key: [u8; 32]) {
-        let mut verified = self.verified.lock();
-        if verified.len() >= VERIFIED_CAPACITY {
-            verified.retain(|_, at| at.elapsed() < VERIFIED_TTL);
-        }
-        if verified.len() >= VERIFIED_CAPACITY {
-            verified.clear();
-        }
-        verified.insert(key, Instant::now());
+        self.verified.insert(key, ());
     }
 }
 

@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
-use fleetgate_core::PageTokenKey;
-use fleetgate_store::Store;
+use fleetgate_core::{FleetId, PageTokenKey};
+use fleetgate_store::{Fleet, Store, Vehicle};
 
 use crate::auth::DecisionCache;
 use crate::onboarding::CertificateService;
 use crate::password::Verifier;
 use crate::rate_limit::RateLimiter;
+use crate::recent::Recent;
 
 /// The shared state of the HTTP edge; cheap to clone.
 #[derive(Clone)]
@@ -24,6 +25,20 @@ struct Inner {
     decisions: DecisionCache,
     passwords: Verifier,
     rate_limiter: RateLimiter,
+    paths: PathCache,
+}
+
+/// How long the fleets and vehicles that paths name are trusted without reading them
+/// again: a vehicle removed from a fleet, or a fleet deleted, stops answering within it.
+pub const PATH_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The most fleets, and vehicles, remembered.
+const PATH_CAPACITY: usize = 100_000;
+
+/// The fleets (by id) and the vehicles (by fleet and path id) read recently.
+pub(crate) struct PathCache {
+    pub(crate) fleets: Recent<FleetId, Fleet>,
+    pub(crate) vehicles: Recent<(FleetId, String), Vehicle>,
 }
 
 impl AppState {
@@ -36,6 +51,10 @@ impl AppState {
             decisions: DecisionCache::new(),
             passwords: Verifier::new(),
             rate_limiter: RateLimiter::default(),
+            paths: PathCache {
+                fleets: Recent::new(PATH_TTL, PATH_CAPACITY),
+                vehicles: Recent::new(PATH_TTL, PATH_CAPACITY),
+            },
         };
         Self {
             inner: Arc::new(inner),
@@ -63,6 +82,10 @@ impl AppState {
 
     pub(crate) fn passwords(&self) -> &Verifier {
         &self.inner.passwords
+    }
+
+    pub(crate) fn paths(&self) -> &PathCache {
+        &self.inner.paths
     }
 
     /// This node's rate limit counts; [`RateLimiter::synchronise`] shares them.

@@ -499,11 +499,21 @@ fn simulate_history_writes_past_journeys_once_and_they_show() {
     let again = env.run_json(&args);
     let regenerated = again["generated"].as_u64().expect("generated");
     let new = again["stored"].as_u64().expect("stored");
-    assert!(regenerated >= generated, "the same journeys, and then some: {again}");
-    assert_eq!(new, regenerated - generated, "only what is new is stored: {again}");
+    assert!(
+        regenerated >= generated,
+        "the same journeys, and then some: {again}"
+    );
+    assert_eq!(
+        new,
+        regenerated - generated,
+        "only what is new is stored: {again}"
+    );
 
     let shown = show(&env, &partner.vins[0]);
     let trips = shown["trips"].as_array().expect("trips");
     assert!(!trips.is_empty(), "a day of driving makes trips: {shown}");
-    assert!(shown["status"]["odometer"]["mileage"].is_number(), "{shown}");
+    assert!(
+        shown["status"]["odometer"]["mileage"].is_number(),
+        "{shown}"
+    );
 }

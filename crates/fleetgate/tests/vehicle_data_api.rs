@@ -389,13 +389,13 @@ fn no_data_other_partners_and_bad_parameters_are_refused_precisely() {
         ("/telemetry?pageSize=2001", "pageSize"),
         ("/trips?timestamps=yesterday", "timestamps"),
         (
-            "/trips?timestamps=R5/2026-01-01T00:00:00Z/PT55M",
+            "/trips?timestamps=R0/2026-01-01T00:00:00Z/PT55M",
             "timestamps",
         ),
         ("/trips?states=Broken", "states"),
         ("/trips?distance=abc", "distance"),
         ("/alerts?indexRange=9-2", "indexRange"),
-        ("/status?profile=endUser", "profile"),
+        ("/status?profile=owner", "profile"),
         ("/telemetry?type=vehicle.alarm.status", "type"),
     ];
     for (query, parameter) in refusals {

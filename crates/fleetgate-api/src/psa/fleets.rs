@@ -135,8 +135,15 @@ pub(super) async fn owned_fleet(
     };
 
     let id = FleetId::parse(fid).map_err(|_| not_found())?;
-    let fleet = state.store().fleet(&id).await?;
-    fleet
+    let fleet = match state.paths().fleets.get(&id) {
+        Some(fleet) => fleet,
+        None => {
+            let fleet = state.store().fleet(&id).await?.ok_or_else(not_found)?;
+            state.paths().fleets.insert(id, fleet.clone());
+            fleet
+        }
+    };
+    Some(fleet)
         .filter(|f| f.partner_id == caller.partner_id)
         .ok_or_else(not_found)
 }

@@ -43,6 +43,11 @@ impl Target {
         vid: &str,
     ) -> Result<Self, ApiError> {
         let fleet = fleets::owned_fleet(state, caller, fid).await?;
+        let key = (fleet.id.clone(), vid.to_owned());
+        if let Some(vehicle) = state.paths().vehicles.get(&key) {
+            return Ok(Self { fleet, vehicle });
+        }
+
         let vehicle = state.store().fleet_vehicle(&fleet.id, vid).await?;
         let vehicle = vehicle.ok_or_else(|| {
             ApiError::new(
@@ -50,6 +55,7 @@ impl Target {
                 format!("no vehicle {vid} in fleet {fid}"),
             )
         })?;
+        state.paths().vehicles.insert(key, vehicle.clone());
         Ok(Self { fleet, vehicle })
     }
 
