@@ -299,8 +299,7 @@ fetch_reference_body() {
 start_nginx() {
     local prefix="$WORK/nginx"
     NG_PORT="$(free_port)"
-    mkdir -p "$prefix/www/connectedcar/v3/fleets/$FLEET_ID" "$prefix/tmp"
-    cp "$BODY" "$prefix/www/connectedcar/v3/fleets/$FLEET_ID/vehicles"
+    mkdir -p "$prefix/www" "$prefix/tmp"
     local user_line=""
     # Workers of an nginx started by root run as nobody, who cannot read a 0700 temp dir.
     [[ $EUID -eq 0 ]] && user_line="user root;"
@@ -344,6 +343,13 @@ EOF
     NGINX_PID=$!
     wait_https "$NG_PORT" / "$NGINX_PID" "$prefix/error.log"
     log "$(nginx -v 2>&1) serving on $HOST:$NG_PORT (pid $NGINX_PID)"
+}
+
+# nginx_serves URL_PATH FILE: nginx answers GET URL_PATH (any query) with FILE's bytes.
+nginx_serves() {
+    local target="$WORK/nginx/www$1"
+    mkdir -p "$(dirname "$target")"
+    cp "$2" "$target"
 }
 
 # check_same_answers: nginx must answer 200 with the same bytes, and refuse a client
@@ -570,6 +576,7 @@ main() {
     local path="/connectedcar/v3/fleets/$FLEET_ID/vehicles?client_id=$CLIENT_ID"
     FG_URL="https://$HOST:$FG_PORT$path"
     fetch_reference_body
+    nginx_serves "/connectedcar/v3/fleets/$FLEET_ID/vehicles" "$BODY"
     start_nginx
     NG_URL="https://$HOST:$NG_PORT$path"
     # For poking at a kept work dir by hand: source it, then curl/oha with the same values.
@@ -582,4 +589,5 @@ main() {
     if [[ -n "$RESULTS_FILE" ]]; then report | tee -a "$RESULTS_FILE"; else report; fi
 }
 
-main "$@"
+# Sourced by the other benchmark scripts for its helpers; run, it benchmarks the gateway.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then main "$@"; fi

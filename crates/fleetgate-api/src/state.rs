@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use fleetgate_core::{FleetId, PageTokenKey};
+use fleetgate_core::vehicle::VehicleState;
+use fleetgate_core::{FleetId, PageTokenKey, Vin};
 use fleetgate_store::{Fleet, Store, Vehicle};
 
 use crate::auth::DecisionCache;
@@ -35,10 +36,16 @@ pub const PATH_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 /// The most fleets, and vehicles, remembered.
 const PATH_CAPACITY: usize = 100_000;
 
-/// The fleets (by id) and the vehicles (by fleet and path id) read recently.
+/// How long a vehicle's state, once read, answers for it: data committed by this or
+/// another node is visible through the API within this time.
+pub const STATE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The fleets (by id) and the vehicles (by fleet and path id) read recently, and the
+/// vehicles' states.
 pub(crate) struct PathCache {
     pub(crate) fleets: Recent<FleetId, Fleet>,
     pub(crate) vehicles: Recent<(FleetId, String), Vehicle>,
+    pub(crate) states: Recent<Vin, Option<Arc<VehicleState>>>,
 }
 
 impl AppState {
@@ -54,6 +61,7 @@ impl AppState {
             paths: PathCache {
                 fleets: Recent::new(PATH_TTL, PATH_CAPACITY),
                 vehicles: Recent::new(PATH_TTL, PATH_CAPACITY),
+                states: Recent::new(STATE_TTL, PATH_CAPACITY),
             },
         };
         Self {
@@ -86,6 +94,20 @@ impl AppState {
 
     pub(crate) fn paths(&self) -> &PathCache {
         &self.inner.paths
+    }
+
+    /// The state of vehicle `vin` (none before its first message), read at most
+    /// [`STATE_TTL`] ago.
+    pub(crate) async fn vehicle_state(
+        &self,
+        vin: &Vin,
+    ) -> Result<Option<Arc<VehicleState>>, fleetgate_store::StoreError> {
+        if let Some(state) = self.inner.paths.states.get(vin) {
+            return Ok(state);
+        }
+        let state = self.store().vehicle_state(vin).await?.map(Arc::new);
+        self.inner.paths.states.insert(vin.clone(), state.clone());
+        Ok(state)
     }
 
     /// This node's rate limit counts; [`RateLimiter::synchronise`] shares them.

@@ -2,6 +2,8 @@
 //! and `getVehicleMaintenance`, and the resolution of `/fleets/{fid}/vehicles/{vid}` that
 //! every per-vehicle operation starts with.
 
+use std::sync::Arc;
+
 use axum::extract::{Extension, Path, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -77,9 +79,10 @@ impl Target {
         self.reference().links(links, path)
     }
 
-    /// The vehicle's stored state; a vehicle that never sent anything has no data.
-    pub async fn state(&self, state: &AppState) -> Result<VehicleState, ApiError> {
-        let found = state.store().vehicle_state(&self.vehicle.vin).await?;
+    /// The vehicle's stored state, read at most a second ago; a vehicle that never sent
+    /// anything has no data.
+    pub async fn state(&self, state: &AppState) -> Result<Arc<VehicleState>, ApiError> {
+        let found = state.vehicle_state(&self.vehicle.vin).await?;
         found.ok_or_else(|| no_data(&self.vehicle, "data"))
     }
 }

@@ -75,10 +75,9 @@ impl Seen {
             return Ok(seen);
         }
 
-        let vehicle_state = state.store().vehicle_state(&target.vehicle.vin).await?;
-        seen.privacy = vehicle_state
-            .and_then(|held| held.privacy)
-            .map(|privacy| privacy.value);
+        let vehicle_state = state.vehicle_state(&target.vehicle.vin).await?;
+        seen.privacy =
+            vehicle_state.and_then(|held| held.privacy.as_ref().map(|privacy| privacy.value));
         for &scope in scopes {
             let vin = target.vehicle.vin.as_str();
             seen.view
