@@ -459,7 +459,7 @@ impl Store {
             .iter()
             .map(|(json,)| decode(json, listing.table))
             .collect::<Result<_, _>>()?;
-        Ok((records, total.max(0) as u64))
+        Ok((records, total))
     }
 }
 
@@ -684,7 +684,7 @@ impl Store {
             .into_iter()
             .map(|(json, vehicle_id)| in_fleet(&json, vehicle_id, listing.table))
             .collect::<Result<_, _>>()?;
-        Ok((records, total.max(0) as u64))
+        Ok((records, total))
     }
 }
 
