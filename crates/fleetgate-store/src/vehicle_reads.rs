@@ -448,8 +448,16 @@ impl Store {
         offset: u64,
         limit: u32,
     ) -> Result<(Vec<T>, u64), StoreError> {
-        let from = format!("FROM {} WHERE {}", listing.table, filter.where_clause());
-        let sql = page_query(self.backend(), &["data"], &from, listing.order, filter);
+        let from = format!("FROM {} t WHERE {}", listing.table, filter.where_clause());
+        let shape = PageShape {
+            table: listing.table,
+            key: "id",
+            record: "data",
+            extra: &[],
+            from: &from,
+            order: listing.order,
+        };
+        let sql = page_query(self.backend(), &shape, filter);
         let (total, page) = self
             .read_page(&sql, filter, offset, limit, listing.operation)
             .await?;
@@ -549,7 +557,7 @@ impl Store {
             order: "t.vin",
             operation: "list the states of a fleet's vehicles",
         };
-        self.list_in_fleet_column(&listing, "t.state", &filter, offset, limit)
+        self.list_in_fleet_column(&listing, ("vin", "state"), &filter, offset, limit)
             .await
     }
 
@@ -653,17 +661,17 @@ impl Store {
         offset: u64,
         limit: u32,
     ) -> Result<(Vec<InFleet<T>>, u64), StoreError> {
-        self.list_in_fleet_column(listing, "t.data", filter, offset, limit)
+        self.list_in_fleet_column(listing, ("id", "data"), filter, offset, limit)
             .await
     }
 
-    /// One page of the records (in `column`) of `listing`'s table, as `t`, joined to the
-    /// fleet membership `m` of their vehicle, that `filter` selects; and how many it
-    /// selects.
+    /// One page of the records of `listing`'s table, as `t`, joined to the fleet
+    /// membership `m` of their vehicle, that `filter` selects; and how many it selects.
+    /// `column` names the table's key and the column that holds the record.
     async fn list_in_fleet_column<T: DeserializeOwned>(
         &self,
         listing: &Listing,
-        column: &str,
+        column: (&str, &str),
         filter: &Filter,
         offset: u64,
         limit: u32,
@@ -673,8 +681,16 @@ impl Store {
             listing.table,
             filter.where_clause()
         );
-        let columns = [column, "m.vehicle_id"];
-        let sql = page_query(self.backend(), &columns, &from, listing.order, filter);
+        let (key, record) = column;
+        let shape = PageShape {
+            table: listing.table,
+            key,
+            record,
+            extra: &["m.vehicle_id"],
+            from: &from,
+            order: listing.order,
+        };
+        let sql = page_query(self.backend(), &shape, filter);
         let (total, page) = self
             .read_page(&sql, filter, offset, limit, listing.operation)
             .await?;
@@ -709,41 +725,60 @@ impl Store {
     }
 }
 
-/// The SQL of one page of the text `columns` of the rows `from` selects, in `order`, and
-/// of how many rows it selects, in one round trip: the page comes back as a JSON array
-/// whose items are the arrays of a row's columns (as strings). Reading 60 rows then costs
-/// one exchange with the database instead of one per row.
-fn page_query(
-    backend: Backend,
-    columns: &[&str],
-    from: &str,
-    order: &str,
-    filter: &Filter,
-) -> String {
+/// What one page reads: the rows of `table` (as `t` in `from`) in `order`, each with its
+/// `record` column (JSON text) and the `extra` columns of `from`.
+struct PageShape<'a> {
+    table: &'a str,
+    key: &'a str,
+    record: &'a str,
+    extra: &'a [&'a str],
+    from: &'a str,
+    order: &'a str,
+}
+
+/// The SQL of one page and of how many rows `from` selects, in one round trip: the page
+/// comes back as one JSON array whose items are a row's record and extra columns (as
+/// strings), so 60 rows cost one exchange with the database instead of one each. The rows
+/// are sorted on their keys alone and their records read afterwards by key, so that a
+/// large collection is never sorted with its records.
+fn page_query(backend: Backend, shape: &PageShape<'_>, filter: &Filter) -> String {
     let (limit_at, offset_at) = filter.paging_placeholders();
-    let named: Vec<String> = columns
+    let PageShape {
+        table,
+        key,
+        record,
+        from,
+        order,
+        ..
+    } = shape;
+    let extra: Vec<String> = shape
+        .extra
         .iter()
         .enumerate()
-        .map(|(index, column)| format!("{column} AS c{index}"))
+        .map(|(index, column)| format!(", {column} AS e{index}"))
         .collect();
-    let named = named.join(", ");
-    let items: Vec<String> = (0..columns.len())
-        .map(|index| format!("c{index}"))
+    let extra_out: Vec<String> = (0..shape.extra.len())
+        .map(|index| format!(", p.e{index}"))
         .collect();
-    let items = items.join(", ");
+    let (extra, extra_out) = (extra.concat(), extra_out.concat());
+    let keys = format!(
+        "SELECT t.{key} AS k{extra}, row_number() OVER (ORDER BY {order}) AS n {from} \
+         ORDER BY {order} LIMIT {limit_at} OFFSET {offset_at}"
+    );
     let count = format!("SELECT COUNT(*) {from}");
 
-    match backend {
-        Backend::Sqlite => format!(
-            "SELECT ({count}), (SELECT json_group_array(json_array({items})) FROM \
-             (SELECT {named} {from} ORDER BY {order} LIMIT {limit_at} OFFSET {offset_at}))"
-        ),
-        Backend::Postgres => format!(
-            "SELECT ({count}), (SELECT json_agg(json_build_array({items}) ORDER BY n)::text \
-             FROM (SELECT {named}, row_number() OVER (ORDER BY {order}) AS n {from} \
-             ORDER BY {order} LIMIT {limit_at} OFFSET {offset_at}) AS page)"
-        ),
-    }
+    let aggregate = match backend {
+        Backend::Sqlite => {
+            format!("json_group_array(json_array(r.{record}{extra_out}) ORDER BY p.n)")
+        }
+        Backend::Postgres => {
+            format!("json_agg(json_build_array(r.{record}{extra_out}) ORDER BY p.n)::text")
+        }
+    };
+    format!(
+        "SELECT ({count}), (SELECT {aggregate} FROM ({keys}) AS p \
+         JOIN {table} r ON r.{key} = p.k)"
+    )
 }
 
 fn in_fleet<T: DeserializeOwned>(
