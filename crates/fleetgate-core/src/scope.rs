@@ -8,7 +8,7 @@
 //! | --- | --- |
 //! | connected fleet | every scope |
 //! | TMTS (tele-maintenance) | `data:telemetry`, `data:alert` |
-//! | UBI (usage-based insurance) | `data:trip`, `data:position`, `data:collision`, `data:telemetry` |
+//! | UBI (insurance) | `data:trip`, `data:position`, `data:collision`, `data:telemetry` |
 //!
 //! Under the `endUser` profile, a vehicle whose privacy state is `Full` shows no data at
 //! all, and one whose state is `Geolocation` shows no position; the `fleet` profile (the

@@ -112,8 +112,8 @@ impl<'a> FleetReach<'a> {
 /// The vehicles whose current privacy state is `Full`.
 // LIMITATION: the states table has no privacy column; the state is told by its serde JSON,
 // where a held privacy reads `"privacy":{"value":"Full",...}`.
-const FULL_PRIVACY: &str =
-    "m.vin NOT IN (SELECT vin FROM vehicle_states WHERE state LIKE '%\"privacy\":{\"value\":\"Full\"%')";
+const FULL_PRIVACY: &str = "m.vin NOT IN (SELECT vin FROM vehicle_states \
+     WHERE state LIKE '%\"privacy\":{\"value\":\"Full\"%')";
 
 /// A value bound to a placeholder.
 enum Arg {
@@ -761,18 +761,38 @@ fn page_query(backend: Backend, shape: &PageShape<'_>, filter: &Filter) -> Strin
         .map(|index| format!(", p.e{index}"))
         .collect();
     let (extra, extra_out) = (extra.concat(), extra_out.concat());
+
+    // The sort keys travel with the page, so that the records are put back in their order.
+    let sort: Vec<(&str, &str)> = order
+        .split(',')
+        .map(|item| {
+            let item = item.trim();
+            item.split_once(' ').unwrap_or((item, ""))
+        })
+        .collect();
+    let sort_in: Vec<String> = sort
+        .iter()
+        .enumerate()
+        .map(|(index, (column, _))| format!(", {column} AS s{index}"))
+        .collect();
+    let sort_out: Vec<String> = sort
+        .iter()
+        .enumerate()
+        .map(|(index, (_, direction))| format!("p.s{index} {direction}"))
+        .collect();
+    let (sort_in, sort_out) = (sort_in.concat(), sort_out.join(", "));
+
     let keys = format!(
-        "SELECT t.{key} AS k{extra}, row_number() OVER (ORDER BY {order}) AS n {from} \
+        "SELECT t.{key} AS k{extra}{sort_in} {from} \
          ORDER BY {order} LIMIT {limit_at} OFFSET {offset_at}"
     );
     let count = format!("SELECT COUNT(*) {from}");
-
     let aggregate = match backend {
         Backend::Sqlite => {
-            format!("json_group_array(json_array(r.{record}{extra_out}) ORDER BY p.n)")
+            format!("json_group_array(json_array(r.{record}{extra_out}) ORDER BY {sort_out})")
         }
         Backend::Postgres => {
-            format!("json_agg(json_build_array(r.{record}{extra_out}) ORDER BY p.n)::text")
+            format!("json_agg(json_build_array(r.{record}{extra_out}) ORDER BY {sort_out})::text")
         }
     };
     format!(
