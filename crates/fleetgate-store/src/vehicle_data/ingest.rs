@@ -9,21 +9,14 @@ use fleetgate_core::Vin;
 use time::OffsetDateTime;
 
 use super::rows::RecordSet;
-use super::sql::{existing_pairs_sqlite, failed, Bind, MultiRow, WriteTx};
+use super::sql::{failed, Bind, MultiRow, WriteTx};
 use super::states::LoadedStates;
 use super::{InboundMessage, IngestReport};
-use crate::{on_pool, to_millis, Backend, Store, StoreError};
+use crate::{on_pool, to_millis, Store, StoreError};
 
 const INSERT_MESSAGES: MultiRow = MultiRow {
     head: "INSERT INTO vehicle_messages (vin, id, channel, at, received_at, payload) ",
     tail: " ON CONFLICT (vin, id) DO NOTHING RETURNING vin, id",
-    operation: "store vehicle messages",
-};
-
-/// [`INSERT_MESSAGES`] without `RETURNING`, for the messages known to be new.
-const INSERT_NEW_MESSAGES: MultiRow = MultiRow {
-    head: "INSERT INTO vehicle_messages (vin, id, channel, at, received_at, payload) ",
-    tail: " ON CONFLICT (vin, id) DO NOTHING",
     operation: "store vehicle messages",
 };
 
@@ -156,13 +149,9 @@ async fn insert_messages<'b>(
 ) -> Result<Vec<&'b VehicleMessage>, StoreError> {
     let mut sorted = unique.to_vec();
     sorted.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
-    let inserted = match tx.backend() {
-        Backend::Postgres => {
-            let rows: Vec<Vec<Bind<'_>>> = sorted.iter().map(|m| message_row(m)).collect();
-            INSERT_MESSAGES.fetch_pairs(tx, &rows).await?
-        }
-        Backend::Sqlite => insert_new_messages_sqlite(tx, &sorted).await?,
-    };
+    let rows: Vec<Vec<Bind<'_>>> = sorted.iter().map(|inbound| message_row(inbound)).collect();
+
+    let inserted = INSERT_MESSAGES.fetch_pairs(tx, &rows).await?;
     let inserted: HashSet<(&str, &str)> = inserted
         .iter()
         .map(|(vin, id)| (vin.as_str(), id.as_str()))
@@ -172,37 +161,6 @@ async fn insert_messages<'b>(
         .iter()
         .filter(|inbound| inserted.contains(&key(inbound)))
         .map(|inbound| &inbound.message)
-        .collect())
-}
-
-/// SQLite: the messages not stored yet are found first (one row per statement), then
-/// inserted without `RETURNING`, whose rows would each cross a thread. The transaction
-/// holds SQLite's only write lock, so nothing is inserted in between.
-async fn insert_new_messages_sqlite(
-    tx: &mut WriteTx,
-    sorted: &[&InboundMessage],
-) -> Result<Vec<(String, String)>, StoreError> {
-    let keys: Vec<(&str, &str)> = sorted.iter().map(|inbound| key(inbound)).collect();
-    let operation = "find stored vehicle messages";
-    let existing = existing_pairs_sqlite(tx, "vehicle_messages", &keys, operation).await?;
-    let existing: HashSet<(&str, &str)> = existing
-        .iter()
-        .map(|(vin, id)| (vin.as_str(), id.as_str()))
-        .collect();
-
-    let fresh: Vec<&InboundMessage> = sorted
-        .iter()
-        .copied()
-        .filter(|inbound| !existing.contains(&key(inbound)))
-        .collect();
-    let rows: Vec<Vec<Bind<'_>>> = fresh.iter().map(|m| message_row(m)).collect();
-    INSERT_NEW_MESSAGES.execute(tx, &rows).await?;
-    Ok(fresh
-        .iter()
-        .map(|inbound| {
-            let (vin, id) = key(inbound);
-            (vin.to_owned(), id.to_owned())
-        })
         .collect())
 }
 

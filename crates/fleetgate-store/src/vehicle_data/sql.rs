@@ -204,10 +204,6 @@ impl MultiRow {
 
 /// Runs `head (k1, k2, ...) tail` for each chunk of `keys`, inside a transaction; returns
 /// every pair of text selected.
-///
-/// The two columns `head` selects must be named `a` and `b`. On SQLite the pairs come back
-/// as one JSON array in a single row: sqlx hands each row of SQLite over a channel between
-/// threads, which costs more than reading the row.
 pub(super) async fn select_pairs_in(
     tx: &mut WriteTx,
     head: &str,
@@ -218,87 +214,20 @@ pub(super) async fn select_pairs_in(
     let mut selected = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(rows_per_statement(tx.backend(), 1)) {
         let full = chunk.len() == MAX_ROWS_PER_STATEMENT;
-        macro_rules! in_list {
-            ($open:expr, $close:expr) => {{
-                let mut builder = sqlx::QueryBuilder::new($open);
-                builder.push(head).push("(");
-                let mut list = builder.separated(", ");
-                for key in chunk {
-                    list.push_bind(*key);
-                }
-                builder.push(")").push(tail).push($close);
-                builder
-            }};
-        }
-
-        let pairs: Vec<(String, String)> = match tx {
-            WriteTx::Sqlite(conn) => {
-                let open = "SELECT json_group_array(json_array(a, b)) FROM (";
-                let json: String = in_list!(open, ")")
-                    .build_query_scalar()
-                    .persistent(full)
-                    .fetch_one(&mut **conn)
-                    .await
-                    .map_err(failed(operation))?;
-                pairs_of_json(&json, operation)?
+        let pairs: Vec<(String, String)> = on_tx!(tx, conn => {
+            let mut builder = sqlx::QueryBuilder::new(head);
+            builder.push("(");
+            let mut list = builder.separated(", ");
+            for key in chunk {
+                list.push_bind(*key);
             }
-            WriteTx::Postgres(conn) => in_list!("", "")
-                .build_query_as()
-                .persistent(full)
-                .fetch_all(&mut **conn)
-                .await
-                .map_err(failed(operation))?,
-        };
+            builder.push(")").push(tail);
+            builder.build_query_as().persistent(full).fetch_all(&mut **conn).await
+        })
+        .map_err(failed(operation))?;
         selected.extend(pairs);
     }
     Ok(selected)
-}
-
-/// The keys `(vin, id)` among `keys` that `table` already holds, read in one row per
-/// statement (SQLite only: it has no `FOR UPDATE` to honour, and one writer at a time).
-pub(super) async fn existing_pairs_sqlite(
-    tx: &mut WriteTx,
-    table: &str,
-    keys: &[(&str, &str)],
-    operation: &'static str,
-) -> Result<Vec<(String, String)>, StoreError> {
-    let WriteTx::Sqlite(conn) = tx else {
-        return Err(StoreError::Corrupt {
-            what: "existing_pairs_sqlite",
-            detail: "called on a PostgreSQL transaction".to_owned(),
-        });
-    };
-    let mut existing = Vec::new();
-    for chunk in keys.chunks(rows_per_statement(Backend::Sqlite, 2)) {
-        let full = chunk.len() == MAX_ROWS_PER_STATEMENT;
-        let mut builder = sqlx::QueryBuilder::new(format!(
-            "SELECT json_group_array(json_array(vin, id)) FROM {table} WHERE (vin, id) IN ("
-        ));
-        let mut list = builder.separated(", ");
-        for (vin, id) in chunk {
-            list.push("(")
-                .push_bind_unseparated(*vin)
-                .push_unseparated(", ")
-                .push_bind_unseparated(*id)
-                .push_unseparated(")");
-        }
-        builder.push(")");
-        let json: String = builder
-            .build_query_scalar()
-            .persistent(full)
-            .fetch_one(&mut **conn)
-            .await
-            .map_err(failed(operation))?;
-        existing.extend(pairs_of_json(&json, operation)?);
-    }
-    Ok(existing)
-}
-
-fn pairs_of_json(json: &str, operation: &'static str) -> Result<Vec<(String, String)>, StoreError> {
-    serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
-        what: operation,
-        detail: e.to_string(),
-    })
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use super::sql::{select_pairs_in, Bind, MultiRow, WriteTx};
 use crate::{to_millis, Backend, StoreError};
 
-const SELECT_STATES: &str = "SELECT vin AS a, state AS b FROM vehicle_states WHERE vin IN ";
+const SELECT_STATES: &str = "SELECT vin, state FROM vehicle_states WHERE vin IN ";
 
 const CREATE_STATES: MultiRow = MultiRow {
     head: "INSERT INTO vehicle_states (vin, state, last_at, open_trip_last_sample, updated_at) ",
