@@ -40,6 +40,9 @@ const PATH_CAPACITY: usize = 100_000;
 /// another node is visible through the API within this time.
 pub const STATE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// The most vehicle states remembered (a few KB each).
+const STATE_CAPACITY: usize = 20_000;
+
 /// The fleets (by id) and the vehicles (by fleet and path id) read recently, and the
 /// vehicles' states.
 pub(crate) struct PathCache {
@@ -61,7 +64,7 @@ impl AppState {
             paths: PathCache {
                 fleets: Recent::new(PATH_TTL, PATH_CAPACITY),
                 vehicles: Recent::new(PATH_TTL, PATH_CAPACITY),
-                states: Recent::new(STATE_TTL, PATH_CAPACITY),
+                states: Recent::new(STATE_TTL, STATE_CAPACITY),
             },
         };
         Self {
