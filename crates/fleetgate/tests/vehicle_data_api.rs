@@ -121,33 +121,10 @@ impl DataEnv {
     /// Reads a collection from `path` by following `next` to its end, checking every
     /// page against `schema_name` and its paging fields; returns the items.
     fn walk(&self, path: &str, schema_name: &str, name: &str, page_size: usize) -> Vec<Value> {
-        let mut page = self.valid(path, schema_name);
-        let total = page["total"].as_u64().expect("total") as usize;
-        let pages = total.div_ceil(page_size).max(1);
-        let mut items = Vec::new();
-        for number in 1..=pages {
-            schema::assert_valid(schema_name, &page);
-            assert_eq!(page["total"], total, "page {number}");
-            assert_eq!(page["totalPage"], pages, "page {number}");
-            assert_eq!(page["currentPage"], number, "page {number}");
-            let links = page["_links"].as_object().expect("_links");
-            assert_eq!(links.contains_key("prev"), number > 1, "prev on {number}");
-            assert_eq!(
-                links.contains_key("next"),
-                number < pages,
-                "next on {number}"
-            );
-
-            let embedded = page["_embedded"][name].as_array().expect("items").clone();
-            let expected = page_size.min(total - (number - 1) * page_size);
-            assert_eq!(embedded.len(), expected, "items of page {number}");
-            items.extend(embedded);
-            if number < pages {
-                page = self.follow(&page["_links"]["next"]);
-            }
-        }
-        assert_eq!(items.len(), total);
-        items
+        let first = self.valid(path, schema_name);
+        schema::walk_pages(first, schema_name, name, page_size, |link| {
+            self.follow(link)
+        })
     }
 }
 

@@ -78,3 +78,43 @@ fn spec() -> &'static Value {
             .unwrap_or_else(|error| panic!("parse the official spec {SPEC_PATH}: {error}"))
     })
 }
+
+/// Reads a HAL collection from its `first` page (valid against `schema_name`) by following
+/// `next` with `follow` to its end, checking every page against the schema and its paging
+/// fields (`total`, `totalPage`, `currentPage`, `prev`/`next`, `page_size` items but on the
+/// last); returns the items embedded as `name`.
+pub fn walk_pages(
+    first: Value,
+    schema_name: &str,
+    name: &str,
+    page_size: usize,
+    mut follow: impl FnMut(&Value) -> Value,
+) -> Vec<Value> {
+    let mut page = first;
+    let total = page["total"].as_u64().expect("total") as usize;
+    let pages = total.div_ceil(page_size).max(1);
+    let mut items = Vec::new();
+    for number in 1..=pages {
+        assert_valid(schema_name, &page);
+        assert_eq!(page["total"], total, "page {number}");
+        assert_eq!(page["totalPage"], pages, "page {number}");
+        assert_eq!(page["currentPage"], number, "page {number}");
+        let links = page["_links"].as_object().expect("_links");
+        assert_eq!(links.contains_key("prev"), number > 1, "prev on {number}");
+        assert_eq!(
+            links.contains_key("next"),
+            number < pages,
+            "next on {number}"
+        );
+
+        let embedded = page["_embedded"][name].as_array().expect("items").clone();
+        let expected = page_size.min(total - (number - 1) * page_size);
+        assert_eq!(embedded.len(), expected, "items of page {number}");
+        items.extend(embedded);
+        if number < pages {
+            page = follow(&page["_links"]["next"]);
+        }
+    }
+    assert_eq!(items.len(), total);
+    items
+}
