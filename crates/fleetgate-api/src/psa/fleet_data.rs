@@ -6,11 +6,14 @@
 
 use axum::extract::{Extension, Path, Request, State};
 use axum::response::Response;
-use fleetgate_core::ErrorCode;
-use fleetgate_store::vehicle_reads::InFleet;
+use fleetgate_core::vehicle::VehicleState;
+use fleetgate_core::{DataScope, ErrorCode};
+use fleetgate_store::vehicle_reads::{FleetReach, InFleet};
 use fleetgate_store::Fleet;
+use serde_json::Value;
 
 use super::fleets;
+use super::hal::Links;
 use super::listing::{Listing, PAGE_SIZE};
 use super::params::QueryParams;
 use super::vehicles::VehicleRef;
@@ -19,7 +22,6 @@ use super::{events, filters, trips, vehicles};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
-use fleetgate_core::DataScope;
 
 /// The path parameters of a fleet-wide collection: version, fleet.
 type FleetPath = Path<(String, String)>;
@@ -35,6 +37,88 @@ fn owner<'a, T>(fleet: &'a Fleet, item: &'a InFleet<T>) -> VehicleRef<'a> {
     }
 }
 
+/// What every fleet-wide read starts with: the caller's fleet, the query, and what the
+/// caller may see of the fleet's data.
+struct FleetRead {
+    fleet: Fleet,
+    params: QueryParams,
+    seen: Seen,
+}
+
+impl FleetRead {
+    /// The fleet `fid` of the caller, read for data of `scopes` with the query string
+    /// `query` (the request itself cannot be held across an await: its body is not `Sync`).
+    async fn open(
+        state: &AppState,
+        caller: &Caller,
+        fid: &str,
+        query: Option<&str>,
+        scopes: &[DataScope],
+    ) -> Result<Self, ApiError> {
+        let fleet = fleets::owned_fleet(state, caller, fid).await?;
+        let params = QueryParams::parse(query);
+        let seen = Seen::of_fleet(caller, &params, scopes)?;
+        Ok(Self {
+            fleet,
+            params,
+            seen,
+        })
+    }
+
+    /// The vehicles of the fleet the read covers.
+    fn reach(&self) -> FleetReach<'_> {
+        self.seen.reach(&self.fleet.id)
+    }
+
+    /// The paging of a collection of the fleet.
+    fn listing(
+        &self,
+        state: &AppState,
+        caller: &Caller,
+        request: &Request,
+    ) -> Result<Listing, ApiError> {
+        Listing::of_request(state, caller, request, &self.params, PAGE_SIZE)
+    }
+
+    /// The answer of one page of `/fleets/{fid}/{suffix}`: the records `found` (of `count`),
+    /// each rendered by `render` (none leaves it out), under `_embedded.{name}`.
+    #[allow(clippy::too_many_arguments)]
+    fn page<T>(
+        &self,
+        state: &AppState,
+        caller: &Caller,
+        request: &Request,
+        listing: &Listing,
+        (name, suffix): (&str, &str),
+        (found, count): (Vec<InFleet<T>>, u64),
+        render: impl Fn(VehicleRef<'_>, &T, &Links<'_>) -> Option<Value>,
+    ) -> Response {
+        let links = fleets::links(request, caller, &self.params);
+        let items = found
+            .iter()
+            .filter_map(|item| render(owner(&self.fleet, item), &item.record, &links))
+            .collect();
+        let path = format!("/fleets/{}/{suffix}", self.fleet.id);
+        let body = listing.body(state, name, items, count, &path, &links);
+        self.seen.respond(request.headers(), body)
+    }
+
+    /// The answer of one record, or 404 naming `what` when there is none.
+    fn record<T>(
+        &self,
+        caller: &Caller,
+        request: &Request,
+        (what, id): (&str, &str),
+        found: Option<InFleet<T>>,
+        render: impl Fn(VehicleRef<'_>, &T, &Links<'_>) -> Value,
+    ) -> Result<Response, ApiError> {
+        let item = found.ok_or_else(|| not_found(what, id, &self.fleet))?;
+        let links = fleets::links(request, caller, &self.params);
+        let body = render(owner(&self.fleet, &item), &item.record, &links);
+        Ok(self.seen.respond(request.headers(), body))
+    }
+}
+
 /// `GET /fleets/{fid}/status`: the status of every vehicle of the fleet that sent data,
 /// by VIN.
 pub async fn list_status(
@@ -43,25 +127,27 @@ pub async fn list_status(
     Path((_version, fid)): FleetPath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let fleet = fleets::owned_fleet(&state, &caller, &fid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_fleet(&caller, &params, &[DataScope::Telemetry])?;
-    let listing = Listing::of_request(&state, &caller, &request, &params, PAGE_SIZE)?;
+    let read = FleetRead::open(
+        &state,
+        &caller,
+        &fid,
+        request.uri().query(),
+        &[DataScope::Telemetry],
+    )
+    .await?;
+    let listing = read.listing(&state, &caller, &request)?;
 
     let (offset, limit) = listing.window();
-    let (states, count) = state
+    let found = state
         .store()
-        .fleet_vehicle_states(seen.reach(&fleet.id), false, offset, limit)
+        .fleet_vehicle_states(read.reach(), false, offset, limit)
         .await?;
 
-    let links = fleets::links(&request, &caller, &params);
-    let items = states
-        .iter()
-        .map(|item| vehicles::status_body(owner(&fleet, item), &item.record, &links))
-        .collect();
-    let path = format!("/fleets/{}/status", fleet.id);
-    let body = listing.body(&state, "status", items, count, &path, &links);
-    Ok(seen.respond(request.headers(), body))
+    let render = |vehicle: VehicleRef<'_>, record: &_, links: &Links<'_>| {
+        Some(vehicles::status_body(vehicle, record, links))
+    };
+    let names = ("status", "status");
+    Ok(read.page(&state, &caller, &request, &listing, names, found, render))
 }
 
 /// `GET /fleets/{fid}/maintenances`: the last maintenance figures of every vehicle of the
@@ -72,34 +158,33 @@ pub async fn list_maintenances(
     Path((_version, fid)): FleetPath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let fleet = fleets::owned_fleet(&state, &caller, &fid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_fleet(&caller, &params, &[DataScope::Telemetry])?;
-    let listing = Listing::of_request(&state, &caller, &request, &params, PAGE_SIZE)?;
+    let read = FleetRead::open(
+        &state,
+        &caller,
+        &fid,
+        request.uri().query(),
+        &[DataScope::Telemetry],
+    )
+    .await?;
+    let listing = read.listing(&state, &caller, &request)?;
 
     let (offset, limit) = listing.window();
-    let (states, count) = state
+    let found = state
         .store()
-        .fleet_vehicle_states(seen.reach(&fleet.id), true, offset, limit)
+        .fleet_vehicle_states(read.reach(), true, offset, limit)
         .await?;
 
-    let links = fleets::links(&request, &caller, &params);
-    let items = states
-        .iter()
-        .filter_map(|item| {
-            let figures = item.record.maintenance.as_ref()?;
-            let vin = &item.record.vin;
-            Some(vehicles::maintenance_body(
-                owner(&fleet, item),
-                vin,
-                figures,
-                &links,
-            ))
-        })
-        .collect();
-    let path = format!("/fleets/{}/maintenances", fleet.id);
-    let body = listing.body(&state, "maintenances", items, count, &path, &links);
-    Ok(seen.respond(request.headers(), body))
+    let render = |vehicle: VehicleRef<'_>, record: &VehicleState, links: &Links<'_>| {
+        let figures = record.maintenance.as_ref()?;
+        Some(vehicles::maintenance_body(
+            vehicle,
+            &record.vin,
+            figures,
+            links,
+        ))
+    };
+    let names = ("maintenances", "maintenances");
+    Ok(read.page(&state, &caller, &request, &listing, names, found, render))
 }
 
 /// `GET /fleets/{fid}/alerts`: the alerts of the fleet's vehicles, newest first;
@@ -110,26 +195,28 @@ pub async fn list_alerts(
     Path((_version, fid)): FleetPath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let fleet = fleets::owned_fleet(&state, &caller, &fid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_fleet(&caller, &params, &[DataScope::Alert])?;
-    let windows = filters::timestamps(&params)?;
-    let listing = Listing::of_request(&state, &caller, &request, &params, PAGE_SIZE)?;
+    let read = FleetRead::open(
+        &state,
+        &caller,
+        &fid,
+        request.uri().query(),
+        &[DataScope::Alert],
+    )
+    .await?;
+    let windows = filters::timestamps(&read.params)?;
+    let listing = read.listing(&state, &caller, &request)?;
 
     let (offset, limit) = listing.window();
-    let (alerts, count) = state
+    let found = state
         .store()
-        .fleet_alerts_in(seen.reach(&fleet.id), &windows, offset, limit)
+        .fleet_alerts_in(read.reach(), &windows, offset, limit)
         .await?;
 
-    let links = fleets::links(&request, &caller, &params);
-    let items = alerts
-        .iter()
-        .map(|item| events::alert_json(owner(&fleet, item), &item.record, &links))
-        .collect();
-    let path = format!("/fleets/{}/alerts", fleet.id);
-    let body = listing.body(&state, "alerts", items, count, &path, &links);
-    Ok(seen.respond(request.headers(), body))
+    let render = |vehicle: VehicleRef<'_>, record: &_, links: &Links<'_>| {
+        Some(events::alert_json(vehicle, record, links))
+    };
+    let names = ("alerts", "alerts");
+    Ok(read.page(&state, &caller, &request, &listing, names, found, render))
 }
 
 /// `GET /fleets/{fid}/alerts/{aid}`: one alert of one of the fleet's vehicles.
@@ -139,18 +226,22 @@ pub async fn alert(
     Path((_version, fid, aid)): FleetRecordPath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let fleet = fleets::owned_fleet(&state, &caller, &fid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_fleet(&caller, &params, &[DataScope::Alert])?;
-
-    let found = state
-        .store()
-        .fleet_alert(seen.reach(&fleet.id), &aid)
-        .await?;
-    let item = found.ok_or_else(|| not_found("alert", &aid, &fleet))?;
-    let links = fleets::links(&request, &caller, &params);
-    let body = events::alert_json(owner(&fleet, &item), &item.record, &links);
-    Ok(seen.respond(request.headers(), body))
+    let read = FleetRead::open(
+        &state,
+        &caller,
+        &fid,
+        request.uri().query(),
+        &[DataScope::Alert],
+    )
+    .await?;
+    let found = state.store().fleet_alert(read.reach(), &aid).await?;
+    read.record(
+        &caller,
+        &request,
+        ("alert", &aid),
+        found,
+        events::alert_json,
+    )
 }
 
 /// `GET /fleets/{fid}/trips`: the finished trips of the fleet's vehicles, latest first,
@@ -161,26 +252,28 @@ pub async fn list_trips(
     Path((_version, fid)): FleetPath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let fleet = fleets::owned_fleet(&state, &caller, &fid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_fleet(&caller, &params, &[DataScope::Trip])?;
-    let query = trips::trip_query(&params)?;
-    let listing = Listing::of_request(&state, &caller, &request, &params, PAGE_SIZE)?;
+    let read = FleetRead::open(
+        &state,
+        &caller,
+        &fid,
+        request.uri().query(),
+        &[DataScope::Trip],
+    )
+    .await?;
+    let query = trips::trip_query(&read.params)?;
+    let listing = read.listing(&state, &caller, &request)?;
 
     let (offset, limit) = listing.window();
-    let (found, count) = state
+    let found = state
         .store()
-        .fleet_trips_matching(seen.reach(&fleet.id), &query, offset, limit)
+        .fleet_trips_matching(read.reach(), &query, offset, limit)
         .await?;
 
-    let links = fleets::links(&request, &caller, &params);
-    let items = found
-        .iter()
-        .map(|item| trips::trip_json(owner(&fleet, item), &item.record, &links))
-        .collect();
-    let path = format!("/fleets/{}/trips", fleet.id);
-    let body = listing.body(&state, "trips", items, count, &path, &links);
-    Ok(seen.respond(request.headers(), body))
+    let render = |vehicle: VehicleRef<'_>, record: &_, links: &Links<'_>| {
+        Some(trips::trip_json(vehicle, record, links))
+    };
+    let names = ("trips", "trips");
+    Ok(read.page(&state, &caller, &request, &listing, names, found, render))
 }
 
 /// `GET /fleets/{fid}/collisions`: the collisions of the fleet's vehicles, newest first.
@@ -190,27 +283,29 @@ pub async fn list_collisions(
     Path((_version, fid)): FleetPath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let fleet = fleets::owned_fleet(&state, &caller, &fid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_fleet(&caller, &params, &[DataScope::Collision])?;
-    let windows = filters::timestamps(&params)?;
-    let listing = Listing::of_request(&state, &caller, &request, &params, PAGE_SIZE)?;
+    let read = FleetRead::open(
+        &state,
+        &caller,
+        &fid,
+        request.uri().query(),
+        &[DataScope::Collision],
+    )
+    .await?;
+    let windows = filters::timestamps(&read.params)?;
+    let listing = read.listing(&state, &caller, &request)?;
 
     let (offset, limit) = listing.window();
-    let (collisions, count) = state
+    let found = state
         .store()
-        .fleet_collisions_in(seen.reach(&fleet.id), &windows, offset, limit)
+        .fleet_collisions_in(read.reach(), &windows, offset, limit)
         .await?;
 
-    let links = fleets::links(&request, &caller, &params);
-    let items = collisions
-        .iter()
-        .map(|item| events::collision_json(owner(&fleet, item), &item.record, &links))
-        .collect();
-    let path = format!("/fleets/{}/collisions", fleet.id);
+    let render = |vehicle: VehicleRef<'_>, record: &_, links: &Links<'_>| {
+        Some(events::collision_json(vehicle, record, links))
+    };
     // The spec names this collection's items `Collisions`, capitalised.
-    let body = listing.body(&state, "Collisions", items, count, &path, &links);
-    Ok(seen.respond(request.headers(), body))
+    let names = ("Collisions", "collisions");
+    Ok(read.page(&state, &caller, &request, &listing, names, found, render))
 }
 
 /// `GET /fleets/{fid}/collisions/{cid}`: one collision of one of the fleet's vehicles.
@@ -220,18 +315,22 @@ pub async fn collision(
     Path((_version, fid, cid)): FleetRecordPath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let fleet = fleets::owned_fleet(&state, &caller, &fid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_fleet(&caller, &params, &[DataScope::Collision])?;
-
-    let found = state
-        .store()
-        .fleet_collision(seen.reach(&fleet.id), &cid)
-        .await?;
-    let item = found.ok_or_else(|| not_found("collision", &cid, &fleet))?;
-    let links = fleets::links(&request, &caller, &params);
-    let body = events::collision_json(owner(&fleet, &item), &item.record, &links);
-    Ok(seen.respond(request.headers(), body))
+    let read = FleetRead::open(
+        &state,
+        &caller,
+        &fid,
+        request.uri().query(),
+        &[DataScope::Collision],
+    )
+    .await?;
+    let found = state.store().fleet_collision(read.reach(), &cid).await?;
+    read.record(
+        &caller,
+        &request,
+        ("collision", &cid),
+        found,
+        events::collision_json,
+    )
 }
 
 fn not_found(what: &str, id: &str, fleet: &Fleet) -> ApiError {
