@@ -34,9 +34,14 @@ pub async fn list_alerts(
     Path((_version, fid, vid)): VehiclePath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let target = Target::resolve(&state, &caller, &fid, &vid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Alert]).await?;
+    let (target, params, seen) = Seen::open_vehicle(
+        &state,
+        &caller,
+        (&fid, &vid),
+        request.uri().query(),
+        &[DataScope::Alert],
+    )
+    .await?;
     let windows = filters::timestamps(&params)?;
     let listing = Listing::of_request(&state, &caller, &request, &params, PAGE_SIZE)?;
 
@@ -64,9 +69,14 @@ pub async fn alert(
     Path((_version, fid, vid, aid)): EventPath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let target = Target::resolve(&state, &caller, &fid, &vid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Alert]).await?;
+    let (target, params, seen) = Seen::open_vehicle(
+        &state,
+        &caller,
+        (&fid, &vid),
+        request.uri().query(),
+        &[DataScope::Alert],
+    )
+    .await?;
 
     let found = state
         .store()
@@ -102,9 +112,14 @@ pub async fn list_alarms(
     Path((_version, fid, vid)): VehiclePath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let target = Target::resolve(&state, &caller, &fid, &vid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Telemetry]).await?;
+    let (target, params, seen) = Seen::open_vehicle(
+        &state,
+        &caller,
+        (&fid, &vid),
+        request.uri().query(),
+        &[DataScope::Telemetry],
+    )
+    .await?;
     let windows = filters::timestamps(&params)?;
     let kind = alarm_kind(&params)?;
     let listing = Listing::of_request(&state, &caller, &request, &params, PAGE_SIZE)?;
@@ -154,9 +169,14 @@ pub async fn alarm(
     Path((_version, fid, vid, aid)): EventPath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let target = Target::resolve(&state, &caller, &fid, &vid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Telemetry]).await?;
+    let (target, params, seen) = Seen::open_vehicle(
+        &state,
+        &caller,
+        (&fid, &vid),
+        request.uri().query(),
+        &[DataScope::Telemetry],
+    )
+    .await?;
 
     let found = state
         .store()
@@ -181,9 +201,14 @@ pub async fn list_collisions(
     Path((_version, fid, vid)): VehiclePath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let target = Target::resolve(&state, &caller, &fid, &vid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Collision]).await?;
+    let (target, params, seen) = Seen::open_vehicle(
+        &state,
+        &caller,
+        (&fid, &vid),
+        request.uri().query(),
+        &[DataScope::Collision],
+    )
+    .await?;
     let windows = filters::timestamps(&params)?;
     let listing = Listing::of_request(&state, &caller, &request, &params, PAGE_SIZE)?;
 
@@ -212,9 +237,14 @@ pub async fn collision(
     Path((_version, fid, vid, cid)): EventPath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let target = Target::resolve(&state, &caller, &fid, &vid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Collision]).await?;
+    let (target, params, seen) = Seen::open_vehicle(
+        &state,
+        &caller,
+        (&fid, &vid),
+        request.uri().query(),
+        &[DataScope::Collision],
+    )
+    .await?;
 
     let vin = &target.vehicle.vin;
     let found = state.store().vehicle_collision(vin, &cid).await?;
@@ -249,9 +279,14 @@ pub async fn list_stolen(
     Path((_version, fid, vid)): VehiclePath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let target = Target::resolve(&state, &caller, &fid, &vid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Telemetry]).await?;
+    let (target, params, seen) = Seen::open_vehicle(
+        &state,
+        &caller,
+        (&fid, &vid),
+        request.uri().query(),
+        &[DataScope::Telemetry],
+    )
+    .await?;
     let windows = filters::timestamps(&params)?;
     let listing = Listing::of_request(&state, &caller, &request, &params, PAGE_SIZE)?;
 
@@ -279,9 +314,14 @@ pub async fn stolen(
     Path((_version, fid, vid, sid)): EventPath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let target = Target::resolve(&state, &caller, &fid, &vid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Telemetry]).await?;
+    let (target, params, seen) = Seen::open_vehicle(
+        &state,
+        &caller,
+        (&fid, &vid),
+        request.uri().query(),
+        &[DataScope::Telemetry],
+    )
+    .await?;
     let period = stolen_period(&state, &target, &sid).await?;
 
     let links = fleets::links(&request, &caller, &params);
@@ -296,13 +336,11 @@ pub async fn stolen_way_points(
     Path((_version, fid, vid, sid)): EventPath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let target = Target::resolve(&state, &caller, &fid, &vid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_vehicle(
+    let (target, params, seen) = Seen::open_vehicle(
         &state,
         &caller,
-        &params,
-        &target,
+        (&fid, &vid),
+        request.uri().query(),
         &[DataScope::Telemetry, DataScope::Position],
     )
     .await?;

@@ -113,9 +113,14 @@ pub async fn list_telemetry(
     Path((_version, fid, vid)): VehiclePath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let target = Target::resolve(&state, &caller, &fid, &vid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Telemetry]).await?;
+    let (target, params, seen) = Seen::open_vehicle(
+        &state,
+        &caller,
+        (&fid, &vid),
+        request.uri().query(),
+        &[DataScope::Telemetry],
+    )
+    .await?;
     let windows = filters::timestamps(&params)?;
     let query = TelemetryQuery::read(&state, &caller, &request, &params)?;
     let links = fleets::links(&request, &caller, &params);

@@ -11,9 +11,7 @@ use time::Duration;
 
 use super::fleets;
 use super::listing::{Listing, PAGE_SIZE};
-use super::params::QueryParams;
 use super::telemetry::{TelemetryPage, TelemetryQuery};
-use super::vehicles::Target;
 use super::view::Seen;
 use super::{events, filters, trips};
 use crate::auth::Caller;
@@ -34,13 +32,11 @@ pub async fn list_alerts(
     Path((_version, fid, vid, tid)): TripPath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let target = Target::resolve(&state, &caller, &fid, &vid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_vehicle(
+    let (target, params, seen) = Seen::open_vehicle(
         &state,
         &caller,
-        &params,
-        &target,
+        (&fid, &vid),
+        request.uri().query(),
         &[DataScope::Trip, DataScope::Alert],
     )
     .await?;
@@ -71,13 +67,11 @@ pub async fn alert(
     Path((_version, fid, vid, tid, aid)): TripRecordPath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let target = Target::resolve(&state, &caller, &fid, &vid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_vehicle(
+    let (target, params, seen) = Seen::open_vehicle(
         &state,
         &caller,
-        &params,
-        &target,
+        (&fid, &vid),
+        request.uri().query(),
         &[DataScope::Trip, DataScope::Alert],
     )
     .await?;
@@ -107,13 +101,11 @@ pub async fn list_collisions(
     Path((_version, fid, vid, tid)): TripPath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let target = Target::resolve(&state, &caller, &fid, &vid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_vehicle(
+    let (target, params, seen) = Seen::open_vehicle(
         &state,
         &caller,
-        &params,
-        &target,
+        (&fid, &vid),
+        request.uri().query(),
         &[DataScope::Trip, DataScope::Collision],
     )
     .await?;
@@ -146,13 +138,11 @@ pub async fn list_telemetry(
     Path((_version, fid, vid, tid)): TripPath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let target = Target::resolve(&state, &caller, &fid, &vid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_vehicle(
+    let (target, params, seen) = Seen::open_vehicle(
         &state,
         &caller,
-        &params,
-        &target,
+        (&fid, &vid),
+        request.uri().query(),
         &[DataScope::Trip, DataScope::Telemetry],
     )
     .await?;

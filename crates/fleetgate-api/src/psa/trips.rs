@@ -41,9 +41,14 @@ pub async fn list_trips(
     Path((_version, fid, vid)): VehiclePath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let target = Target::resolve(&state, &caller, &fid, &vid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Trip]).await?;
+    let (target, params, seen) = Seen::open_vehicle(
+        &state,
+        &caller,
+        (&fid, &vid),
+        request.uri().query(),
+        &[DataScope::Trip],
+    )
+    .await?;
     let query = trip_query(&params)?;
     let listing = Listing::of_request(&state, &caller, &request, &params, PAGE_SIZE)?;
 
@@ -80,9 +85,14 @@ pub async fn trip(
     Path((_version, fid, vid, tid)): TripPath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let target = Target::resolve(&state, &caller, &fid, &vid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Trip]).await?;
+    let (target, params, seen) = Seen::open_vehicle(
+        &state,
+        &caller,
+        (&fid, &vid),
+        request.uri().query(),
+        &[DataScope::Trip],
+    )
+    .await?;
     let trip = vehicle_trip(&state, &target, &tid).await?;
 
     let links = fleets::links(&request, &caller, &params);
@@ -134,13 +144,11 @@ pub async fn way_points(
     Path((_version, fid, vid, tid)): TripPath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let target = Target::resolve(&state, &caller, &fid, &vid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_vehicle(
+    let (target, params, seen) = Seen::open_vehicle(
         &state,
         &caller,
-        &params,
-        &target,
+        (&fid, &vid),
+        request.uri().query(),
         &[DataScope::Trip, DataScope::Position],
     )
     .await?;

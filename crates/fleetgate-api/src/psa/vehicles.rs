@@ -181,9 +181,14 @@ pub async fn last_position(
     Path((_version, fid, vid)): VehiclePath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let target = Target::resolve(&state, &caller, &fid, &vid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Position]).await?;
+    let (target, params, _) = Seen::open_vehicle(
+        &state,
+        &caller,
+        (&fid, &vid),
+        request.uri().query(),
+        &[DataScope::Position],
+    )
+    .await?;
 
     let vehicle_state = target.state(&state).await?;
     let located = vehicle_state
@@ -210,9 +215,14 @@ pub async fn status(
     Path((_version, fid, vid)): VehiclePath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let target = Target::resolve(&state, &caller, &fid, &vid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Telemetry]).await?;
+    let (target, params, seen) = Seen::open_vehicle(
+        &state,
+        &caller,
+        (&fid, &vid),
+        request.uri().query(),
+        &[DataScope::Telemetry],
+    )
+    .await?;
     let vehicle_state = target.state(&state).await?;
 
     let links = fleets::links(&request, &caller, &params);
@@ -309,9 +319,14 @@ pub async fn maintenance(
     Path((_version, fid, vid)): VehiclePath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let target = Target::resolve(&state, &caller, &fid, &vid).await?;
-    let params = QueryParams::parse(request.uri().query());
-    let seen = Seen::of_vehicle(&state, &caller, &params, &target, &[DataScope::Telemetry]).await?;
+    let (target, params, seen) = Seen::open_vehicle(
+        &state,
+        &caller,
+        (&fid, &vid),
+        request.uri().query(),
+        &[DataScope::Telemetry],
+    )
+    .await?;
 
     let vehicle_state = target.state(&state).await?;
     let stamped = vehicle_state

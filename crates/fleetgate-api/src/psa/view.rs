@@ -63,7 +63,7 @@ impl Seen {
 
     /// A request reading `scopes` of the vehicle `target`; under `endUser`, its current
     /// privacy state decides too.
-    pub async fn of_vehicle(
+    async fn of_vehicle(
         state: &AppState,
         caller: &Caller,
         params: &QueryParams,
@@ -85,6 +85,23 @@ impl Seen {
                 .map_err(|why| hidden(why, caller, Some(vin)))?;
         }
         Ok(seen)
+    }
+
+    /// What every per-vehicle read starts with: the vehicle `vid` of the caller's fleet
+    /// `fid`, the query string `query`, and what the caller may see of its data of
+    /// `scopes`. Takes the query, not the request, whose body cannot be held across an
+    /// await.
+    pub async fn open_vehicle(
+        state: &AppState,
+        caller: &Caller,
+        (fid, vid): (&str, &str),
+        query: Option<&str>,
+        scopes: &[DataScope],
+    ) -> Result<(Target, QueryParams, Self), ApiError> {
+        let target = Target::resolve(state, caller, fid, vid).await?;
+        let params = QueryParams::parse(query);
+        let seen = Self::of_vehicle(state, caller, &params, &target, scopes).await?;
+        Ok((target, params, seen))
     }
 
     /// The vehicles of `fleet` a fleet-wide read covers.
