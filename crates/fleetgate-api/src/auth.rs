@@ -30,9 +30,9 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::error::ApiError;
-use crate::recent::Recent;
 use crate::server::PeerIdentity;
 use crate::state::AppState;
+use fleetgate_core::recent::Recent;
 
 /// How long a successful authentication decision is reused.
 pub const DECISION_TTL: Duration = Duration::from_secs(2);

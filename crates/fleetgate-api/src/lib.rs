@@ -14,7 +14,6 @@ pub mod onboarding;
 pub mod password;
 pub mod psa;
 pub mod rate_limit;
-mod recent;
 pub mod server;
 pub mod state;
 pub mod tls;

@@ -18,7 +18,7 @@ use sha2::Sha256;
 use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
 
-use crate::recent::Recent;
+use fleetgate_core::recent::Recent;
 
 /// How long a verified login and password are trusted without running argon2 again. A
 /// changed password has another hash, so it is never covered by an older verification.

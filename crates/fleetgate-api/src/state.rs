@@ -11,7 +11,7 @@ use crate::auth::DecisionCache;
 use crate::onboarding::CertificateService;
 use crate::password::Verifier;
 use crate::rate_limit::RateLimiter;
-use crate::recent::Recent;
+use fleetgate_core::recent::Recent;
 
 /// The shared state of the HTTP edge; cheap to clone.
 #[derive(Clone)]

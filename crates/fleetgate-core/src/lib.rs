@@ -11,6 +11,7 @@ pub mod ids;
 pub mod interval;
 pub mod paging;
 pub mod rate_limit;
+pub mod recent;
 pub mod scope;
 pub mod vehicle;
 pub mod version;

@@ -4,7 +4,10 @@
 //! Every query is written once, in SQL that both databases accept, and run on whichever
 //! pool the [`Store`] holds (see the `on_pool!` macro); each backend has its own migration
 //! folder so that their DDL may differ where it must. Times are stored as Unix milliseconds.
-//! Nothing here keeps state of its own: several processes may share one PostgreSQL database.
+//! Nothing here keeps state of its own, so several processes may share one PostgreSQL
+//! database; the one thing remembered is how many items fleet-wide collections held in the
+//! last second ([`COUNT_TTL`]), since counting a large fleet's records costs more than
+//! reading a page of them.
 
 mod applications;
 mod error;
@@ -18,7 +21,10 @@ mod vehicle_data;
 pub mod vehicle_reads;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use fleetgate_core::recent::Recent;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::SqliteSynchronous;
@@ -42,17 +48,42 @@ pub enum Backend {
     Postgres,
 }
 
+/// How long the size of a fleet-wide collection, once counted, answers for it: a page read
+/// within this time reports the same `total` and skips counting.
+pub const COUNT_TTL: Duration = Duration::from_secs(1);
+
+/// The most collection sizes remembered.
+const COUNT_CAPACITY: usize = 10_000;
+
 /// The storage interface of fleetgate, over one pool of either backend.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    /// Sizes of fleet-wide collections, by their counting SQL and its values.
+    counts: Arc<Recent<String, u64>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("pool", &self.pool).finish()
+    }
 }
 
 #[derive(Clone, Debug)]
 enum Pool {
-    Sqlite(SqlitePool),
+    /// Every connection, and the one connection that vehicle data is written through.
+    Sqlite(SqlitePool, SqliteWriter),
     Postgres(PgPool),
 }
+
+/// The SQLite connection that the ingestion's write transactions go through.
+///
+/// SQLite runs one write transaction at a time anyway; giving them one connection of their
+/// own keeps its page cache warm, since a connection drops its cache whenever another one
+/// wrote since its last transaction. Through the shared pool, each batch would find a cold
+/// cache and read every page it touches again.
+#[derive(Clone, Debug)]
+struct SqliteWriter(SqlitePool);
 
 /// Runs the same query code on whichever pool the store holds.
 ///
@@ -61,7 +92,7 @@ enum Pool {
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.pool {
-            $crate::Pool::Sqlite($pool) => $body,
+            $crate::Pool::Sqlite($pool, _) => $body,
             $crate::Pool::Postgres($pool) => $body,
         }
     };
@@ -81,7 +112,8 @@ impl Store {
         let pool = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Pool::Postgres(connect_postgres(url).await?)
         } else if url.starts_with("sqlite:") {
-            Pool::Sqlite(connect_sqlite(url).await?)
+            let (pool, writer) = connect_sqlite(url).await?;
+            Pool::Sqlite(pool, SqliteWriter(writer))
         } else {
             return Err(StoreError::UnsupportedUrl {
                 url: redact_url(url),
@@ -89,13 +121,16 @@ impl Store {
         };
 
         tracing::debug!(backend = ?backend_of(&pool), "database connected");
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            counts: Arc::new(Recent::new(COUNT_TTL, COUNT_CAPACITY)),
+        })
     }
 
     /// Applies the migrations this backend has not seen yet.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.pool {
-            Pool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+            Pool::Sqlite(pool, _) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
             Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
         }
         Ok(())
@@ -108,18 +143,21 @@ impl Store {
 
     /// Closes every connection, waiting for queries under way.
     pub async fn close(&self) {
+        if let Pool::Sqlite(_, writer) = &self.pool {
+            writer.0.close().await;
+        }
         on_pool!(self, pool => pool.close().await)
     }
 }
 
 fn backend_of(pool: &Pool) -> Backend {
     match pool {
-        Pool::Sqlite(_) => Backend::Sqlite,
+        Pool::Sqlite(..) => Backend::Sqlite,
         Pool::Postgres(_) => Backend::Postgres,
     }
 }
 
-async fn connect_sqlite(url: &str) -> Result<SqlitePool, StoreError> {
+async fn connect_sqlite(url: &str) -> Result<(SqlitePool, SqlitePool), StoreError> {
     // WAL lets readers run beside the writer; FULL synchronous makes every commit durable
     // across a power cut, not only across a process crash.
     let options = SqliteConnectOptions::from_str(url)
@@ -137,14 +175,51 @@ async fn connect_sqlite(url: &str) -> Result<SqlitePool, StoreError> {
         .pragma("cache_size", "-32768")
         .pragma("temp_store", "memory");
 
-    SqlitePoolOptions::new()
+    let failed = |source| StoreError::Connect {
+        url: redact_url(url),
+        source,
+    };
+    let pool = SqlitePoolOptions::new()
         .max_connections(8)
-        .connect_with(options)
+        .connect_with(options.clone())
         .await
-        .map_err(|source| StoreError::Connect {
-            url: redact_url(url),
-            source,
-        })
+        .map_err(failed)?;
+    // The writer leaves checkpoints to [`checkpoint_wal`].
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.pragma("wal_autocheckpoint", "0"))
+        .await
+        .map_err(failed)?;
+    tokio::spawn(checkpoint_wal(pool.clone()));
+    Ok((pool, writer))
+}
+
+/// How often the write-ahead log is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Copies the write-ahead log back into the database, beside the writer, until the pool
+/// closes.
+///
+/// SQLite would otherwise do it inside a commit of the writer connection, once the log
+/// passes 1,000 pages, holding up every message of the batch; a passive checkpoint run
+/// from another connection never blocks the writer, and when it has caught up the writer
+/// starts the log over.
+async fn checkpoint_wal(pool: SqlitePool) {
+    loop {
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        if pool.is_closed() {
+            return;
+        }
+        let done = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await;
+        if let Err(error) = done {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(%error, "WAL checkpoint failed; will try again");
+        }
+    }
 }
 
 async fn connect_postgres(url: &str) -> Result<PgPool, StoreError> {

@@ -116,6 +116,7 @@ const FULL_PRIVACY: &str = "m.vin NOT IN (SELECT vin FROM vehicle_states \
      WHERE state LIKE '%\"privacy\":{\"value\":\"Full\"%')";
 
 /// A value bound to a placeholder.
+#[derive(Debug)]
 enum Arg {
     Int(i64),
     Real(f64),
@@ -457,7 +458,7 @@ impl Store {
             from: &from,
             order: listing.order,
         };
-        let sql = page_query(self.backend(), &shape, filter);
+        let sql = page_query(self.backend(), &shape, filter, true);
         let (total, page) = self
             .read_page(&sql, filter, offset, limit, listing.operation)
             .await?;
@@ -690,10 +691,17 @@ impl Store {
             from: &from,
             order: listing.order,
         };
-        let sql = page_query(self.backend(), &shape, filter);
-        let (total, page) = self
+        // A fleet's collection is counted at most once per [`crate::COUNT_TTL`].
+        let count_key = format!("{from} {:?}", filter.args);
+        let known = self.counts.get(&count_key);
+        let sql = page_query(self.backend(), &shape, filter, known.is_none());
+        let (counted, page) = self
             .read_page(&sql, filter, offset, limit, listing.operation)
             .await?;
+        let total = known.unwrap_or_else(|| {
+            self.counts.insert(count_key, counted);
+            counted
+        });
 
         let rows: Vec<(String, String)> = decode(&page, listing.table)?;
         let records = rows
@@ -740,8 +748,9 @@ struct PageShape<'a> {
 /// comes back as one JSON array whose items are a row's record and extra columns (as
 /// strings), so 60 rows cost one exchange with the database instead of one each. The rows
 /// are sorted on their keys alone and their records read afterwards by key, so that a
-/// large collection is never sorted with its records.
-fn page_query(backend: Backend, shape: &PageShape<'_>, filter: &Filter) -> String {
+/// large collection is never sorted with its records. Without `count`, the count is left
+/// out (it reads -1).
+fn page_query(backend: Backend, shape: &PageShape<'_>, filter: &Filter, count: bool) -> String {
     let (limit_at, offset_at) = filter.paging_placeholders();
     let PageShape {
         table,
@@ -786,7 +795,11 @@ fn page_query(backend: Backend, shape: &PageShape<'_>, filter: &Filter) -> Strin
         "SELECT t.{key} AS k{extra}{sort_in} {from} \
          ORDER BY {order} LIMIT {limit_at} OFFSET {offset_at}"
     );
-    let count = format!("SELECT COUNT(*) {from}");
+    let count = if count {
+        format!("SELECT COUNT(*) {from}")
+    } else {
+        "SELECT -1".to_owned()
+    };
     let aggregate = match backend {
         Backend::Sqlite => {
             format!("json_group_array(json_array(r.{record}{extra_out}) ORDER BY {sort_out})")

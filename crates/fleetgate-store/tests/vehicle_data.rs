@@ -740,3 +740,77 @@ async fn ingestion_rate_on_sqlite() {
     eprintln!("{messages} messages in {elapsed:?}: {rate:.0} messages/s");
     db.finish().await;
 }
+
+on_both_backends!(
+    a_trip_under_way_reads_with_its_current_figures,
+    |store: Store| async move {
+        let car = vin(1);
+        let samples = drive(&car, "u", 0);
+
+        // The trip starts in the first batch; its row is written then, and not again
+        // until it ends, so what is read of it must come from the vehicle's state.
+        store.ingest(&samples[..2]).await.unwrap();
+        store.ingest(&samples[2..3]).await.unwrap();
+
+        let (trips, total) = store.vehicle_trips(&car, 0, 10).await.unwrap();
+        assert_eq!(total, 1);
+        assert!(!trips[0].done);
+        assert_eq!(trips[0].distance(), 3.0, "odometer 1000 to 1003 km");
+        let one = store.trip(&trips[0].id).await.unwrap().unwrap();
+        assert_eq!(one.distance(), 3.0);
+        assert_eq!(one.last_sample_at, minutes(4));
+
+        store.ingest(&samples[3..]).await.unwrap();
+        let ended = store.trip(&trips[0].id).await.unwrap().unwrap();
+        assert!(ended.done);
+        assert_eq!(ended.distance(), 4.0);
+        assert_eq!(ended.stopped_at, Some(minutes(6)));
+    }
+);
+
+on_both_backends!(
+    a_fleets_trip_count_is_remembered_for_a_second,
+    |store: Store| async move {
+        use fleetgate_store::vehicle_reads::{FleetReach, TripQuery};
+
+        let login = fleetgate_core::Login::parse("MZP000777").unwrap();
+        let partner = store
+            .create_partner(fleetgate_store::NewPartner {
+                login: &login,
+                email: "it@partner.example",
+                organization: "Partner",
+                password_hash: "$argon2id$fake",
+            })
+            .await
+            .unwrap();
+        let fleet = store.create_fleet(&partner.id, "cars", None).await.unwrap();
+        let (car, other) = (vin(1), vin(2));
+        store
+            .add_vehicles(&fleet.id, &[car.clone(), other.clone()])
+            .await
+            .unwrap();
+        store.ingest(&drive(&car, "a", 0)).await.unwrap();
+
+        let query = TripQuery {
+            done_only: true,
+            ..TripQuery::default()
+        };
+        let reach = FleetReach::all(&fleet.id);
+        let count = || async {
+            store
+                .fleet_trips_matching(reach, &query, 0, 10)
+                .await
+                .unwrap()
+        };
+        let (page, total) = count().await;
+        assert_eq!((page.len(), total), (1, 1));
+
+        // A second trip: the page shows it at once, the total within COUNT_TTL.
+        store.ingest(&drive(&other, "b", 60)).await.unwrap();
+        let (page, total) = count().await;
+        assert_eq!((page.len(), total), (2, 1), "the count is remembered");
+        tokio::time::sleep(fleetgate_store::COUNT_TTL).await;
+        let (page, total) = count().await;
+        assert_eq!((page.len(), total), (2, 2), "then counted again");
+    }
+);

@@ -46,6 +46,7 @@ impl Store {
         let fresh = insert_messages(&mut tx, &unique).await?;
         let vins: Vec<&Vin> = fresh.iter().map(|message| &message.vin).collect();
         let mut states = LoadedStates::lock(&mut tx, &vins).await?;
+        let stored_open = states.open_trip_ids();
 
         let mut records = RecordSet::default();
         for message in &fresh {
@@ -54,6 +55,7 @@ impl Store {
                 .into_iter()
                 .for_each(|record| records.add(record));
         }
+        records.keep_stored_open_trips(&stored_open);
 
         states.write(&mut tx).await?;
         records.write(&mut tx).await?;

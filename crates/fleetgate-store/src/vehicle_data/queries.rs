@@ -89,7 +89,23 @@ impl Store {
         offset: u64,
         limit: u32,
     ) -> Result<(Vec<Trip>, u64), StoreError> {
-        self.list_records(&TRIPS, vin, offset, limit).await
+        let (mut trips, total): (Vec<Trip>, u64) =
+            self.list_records(&TRIPS, vin, offset, limit).await?;
+        for trip in trips.iter_mut().filter(|trip| !trip.done) {
+            self.refresh_open_trip(trip).await?;
+        }
+        Ok((trips, total))
+    }
+
+    /// Brings a trip under way up to date: its row is written when it starts and when it
+    /// ends, and in between its figures are those of the vehicle's state.
+    async fn refresh_open_trip(&self, trip: &mut Trip) -> Result<(), StoreError> {
+        let state = self.vehicle_state(&trip.vin).await?;
+        let current = state.and_then(|state| state.open_trip);
+        if let Some(current) = current.filter(|current| current.id == trip.id) {
+            *trip = current;
+        }
+        Ok(())
     }
 
     /// One page of a vehicle's alerts, active or ended, newest first, and how many it has.
@@ -141,7 +157,16 @@ impl Store {
             .await)
         .map_err(failed("find trip"))?;
 
-        json.map(|json| decode(&json, "trips.data")).transpose()
+        let Some(mut trip) = json
+            .map(|json| decode::<Trip>(&json, "trips.data"))
+            .transpose()?
+        else {
+            return Ok(None);
+        };
+        if !trip.done {
+            self.refresh_open_trip(&mut trip).await?;
+        }
+        Ok(Some(trip))
     }
 
     /// One page of a vehicle's raw messages, oldest first (by the time the vehicle measured

@@ -5,7 +5,7 @@
 //! and the retention filter or sort on. Within one transaction only the last version of
 //! each record is written (PostgreSQL refuses to update a row twice in one statement).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use fleetgate_core::vehicle::message::Severity;
 use fleetgate_core::vehicle::state::{Alarm, Alert, Collision, StolenPeriod, Trip, TripState};
@@ -106,6 +106,19 @@ impl RecordSet {
             Record::Alarm(alarm) => self.alarms.put(alarm.id.clone(), alarm),
             Record::Collision(collision) => self.collisions.put(collision.id.clone(), collision),
             Record::Stolen(period) => self.stolen.put(period.id.clone(), period),
+        }
+    }
+
+    /// Leaves out the new versions of trips still under way whose rows exist already
+    /// (`stored_open`): a trip's row is written when it starts and when it ends, and in
+    /// between its current figures live in the vehicle's state, which the reads of one trip
+    /// consult. A driving vehicle thus costs one state update per batch, not two rows.
+    pub(super) fn keep_stored_open_trips(&mut self, stored_open: &HashSet<String>) {
+        let trips = std::mem::take(&mut self.trips);
+        for trip in trips.items {
+            if trip.done || !stored_open.contains(&trip.id) {
+                self.trips.put(trip.id.clone(), trip);
+            }
         }
     }
 

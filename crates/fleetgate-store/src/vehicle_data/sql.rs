@@ -61,7 +61,8 @@ impl Store {
     /// transaction that reads before it writes cannot fail to upgrade its lock.
     pub(super) async fn begin_write(&self, operation: &'static str) -> Result<WriteTx, StoreError> {
         match &self.pool {
-            Pool::Sqlite(pool) => pool
+            Pool::Sqlite(_, writer) => writer
+                .0
                 .begin_with("BEGIN IMMEDIATE")
                 .await
                 .map(WriteTx::Sqlite),

@@ -8,7 +8,7 @@
 //! locking several of them cannot deadlock. SQLite needs none of this: its write
 //! transactions run one at a time.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use fleetgate_core::vehicle::VehicleState;
 use fleetgate_core::Vin;
@@ -81,6 +81,16 @@ impl LoadedStates {
             stored: None,
         });
         &mut loaded.state
+    }
+
+    /// The ids of the trips under way as loaded: their rows exist already.
+    pub(super) fn open_trip_ids(&self) -> HashSet<String> {
+        self.entries
+            .values()
+            .filter_map(|loaded| loaded.state.open_trip.as_ref())
+            .filter(|trip| !trip.done)
+            .map(|trip| trip.id.clone())
+            .collect()
     }
 
     /// Every state, by VIN.

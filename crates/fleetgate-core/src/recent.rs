@@ -1,7 +1,7 @@
 //! A bounded map of values read recently, each trusted for a fixed time: the gateway's
-//! authentication decisions, verified passwords, and the fleets and vehicles that paths
-//! name. Nothing in it is the only copy of anything; an expired or evicted entry is read
-//! again from the database.
+//! authentication decisions, verified passwords, the fleets and vehicles that paths name,
+//! and the sizes of fleet-wide collections. Nothing in it is the only copy of anything; an
+//! expired or evicted entry is read again from the database.
 
 use std::collections::HashMap;
 use std::hash::Hash;
