@@ -33,6 +33,14 @@ impl<K: Eq + Hash, V: Clone> Recent<K, V> {
         (at.elapsed() < self.ttl).then(|| value.clone())
     }
 
+    /// The value of `key` even if it expired (until it is evicted), and whether it is still
+    /// fresh.
+    pub fn get_any(&self, key: &K) -> Option<(V, bool)> {
+        let entries = self.entries.lock();
+        let (value, at) = entries.get(key)?;
+        Some((value.clone(), at.elapsed() < self.ttl))
+    }
+
     /// Remembers `value` for `key` from now on. When full, the expired entries go; when
     /// still full, all of them.
     pub fn insert(&self, key: K, value: V) {
@@ -69,5 +77,11 @@ mod tests {
 
         std::thread::sleep(Duration::from_millis(60));
         assert_eq!(recent.get(&3), None);
+        assert_eq!(
+            recent.get_any(&3),
+            Some(("three", false)),
+            "expired, not forgotten"
+        );
+        assert_eq!(recent.get_any(&1), None);
     }
 }

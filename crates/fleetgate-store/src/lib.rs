@@ -61,6 +61,37 @@ pub struct Store {
     pool: Pool,
     /// Sizes of fleet-wide collections, by their counting SQL and its values.
     counts: Arc<Recent<String, u64>>,
+    /// The collections being counted again right now (see [`Recounts`]).
+    recounts: Arc<Recounts>,
+}
+
+/// The collections whose expired size one request is counting again: the others answer
+/// with the size counted last meanwhile, so that when a size expires under load it is
+/// counted once, not by every request at the same moment.
+#[derive(Default)]
+struct Recounts(parking_lot::Mutex<std::collections::HashSet<String>>);
+
+impl Recounts {
+    /// Takes the recount of `key`; none if another request has it.
+    fn claim(&self, key: &str) -> Option<RecountClaim<'_>> {
+        let claimed = self.0.lock().insert(key.to_owned());
+        claimed.then(|| RecountClaim {
+            recounts: self,
+            key: key.to_owned(),
+        })
+    }
+}
+
+/// The recount of one collection, released when dropped (counted or failed).
+struct RecountClaim<'a> {
+    recounts: &'a Recounts,
+    key: String,
+}
+
+impl Drop for RecountClaim<'_> {
+    fn drop(&mut self) {
+        self.recounts.0.lock().remove(&self.key);
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -124,6 +155,7 @@ impl Store {
         Ok(Self {
             pool,
             counts: Arc::new(Recent::new(COUNT_TTL, COUNT_CAPACITY)),
+            recounts: Arc::default(),
         })
     }
 
@@ -173,7 +205,9 @@ async fn connect_sqlite(url: &str) -> Result<(SqlitePool, SqlitePool), StoreErro
         // Vehicle messages are inserted in VIN order into B-trees much larger than the
         // default 2 MiB page cache: a bigger one spares most page reads on each batch.
         .pragma("cache_size", "-32768")
-        .pragma("temp_store", "memory");
+        .pragma("temp_store", "memory")
+        // Once copied back, a write-ahead log grown under a burst is cut back to 64 MiB.
+        .pragma("journal_size_limit", "67108864");
 
     let failed = |source| StoreError::Connect {
         url: redact_url(url),
@@ -184,10 +218,9 @@ async fn connect_sqlite(url: &str) -> Result<(SqlitePool, SqlitePool), StoreErro
         .connect_with(options.clone())
         .await
         .map_err(failed)?;
-    // The writer leaves checkpoints to [`checkpoint_wal`].
     let writer = SqlitePoolOptions::new()
         .max_connections(1)
-        .connect_with(options.pragma("wal_autocheckpoint", "0"))
+        .connect_with(options)
         .await
         .map_err(failed)?;
     tokio::spawn(checkpoint_wal(pool.clone()));
@@ -200,10 +233,11 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// Copies the write-ahead log back into the database, beside the writer, until the pool
 /// closes.
 ///
-/// SQLite would otherwise do it inside a commit of the writer connection, once the log
-/// passes 1,000 pages, holding up every message of the batch; a passive checkpoint run
-/// from another connection never blocks the writer, and when it has caught up the writer
-/// starts the log over.
+/// SQLite does it inside a commit of the writer connection once the log passes 1,000
+/// pages, holding up every message of the batch. A passive checkpoint run from another
+/// connection never blocks the writer and leaves that commit only the last frames to copy;
+/// the writer's own checkpoint is still needed, since the log can start over only when a
+/// writer finds it wholly copied.
 async fn checkpoint_wal(pool: SqlitePool) {
     loop {
         tokio::time::sleep(CHECKPOINT_EVERY).await;

@@ -691,9 +691,18 @@ impl Store {
             from: &from,
             order: listing.order,
         };
-        // A fleet's collection is counted at most once per [`crate::COUNT_TTL`].
+        // A fleet's collection is counted at most once per [`crate::COUNT_TTL`], by one
+        // request at a time.
         let count_key = format!("{from} {:?}", filter.args);
-        let known = self.counts.get(&count_key);
+        let mut _recount = None;
+        let known = match self.counts.get_any(&count_key) {
+            Some((total, true)) => Some(total),
+            Some((total, false)) => {
+                _recount = self.recounts.claim(&count_key);
+                _recount.is_none().then_some(total)
+            }
+            None => None,
+        };
         let sql = page_query(self.backend(), &shape, filter, known.is_none());
         let (counted, page) = self
             .read_page(&sql, filter, offset, limit, listing.operation)
