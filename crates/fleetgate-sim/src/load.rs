@@ -11,6 +11,7 @@ use fleetgate_core::vehicle::message::{
     EnergySample, EnergySubType, EnergyType, FixKind, Ignition, MessageBody, PositionFix, Telemetry,
 };
 use fleetgate_core::vehicle::VehicleMessage;
+use fleetgate_core::Vin;
 use rumqttc::{AsyncClient, Event, Incoming, QoS, TlsConfiguration, Transport};
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -148,41 +149,47 @@ impl Publisher {
         let _ = events.await;
     }
 
-    /// A believable driving sample: the vehicle creeps east along a parallel of Paris.
+    /// The vehicle's next sample.
     fn sample(&self, sequence: u64) -> VehicleMessage {
-        let at = OffsetDateTime::now_utc();
-        let lat = 48.80 + (self.index % 1000) as f64 * 0.0002;
-        let lon = 2.25 + (sequence % 5000) as f64 * 0.00005;
-        let odometer = 10_000.0 + sequence as f64 * 0.01;
-        let telemetry = Telemetry {
-            position: Some(PositionFix {
-                lon,
-                lat,
-                alt: Some(35.0),
-                heading: Some(90),
-                speed: Some(36.0),
-                signal_quality: Some(4),
-                kind: Some(FixKind::Acquire),
-                fix_status: None,
-            }),
-            ignition: Some(Ignition::Start),
-            odometer: Some(odometer),
-            energies: vec![EnergySample {
-                kind: EnergyType::Fuel,
-                sub_type: Some(EnergySubType::FossilEnergy),
-                fuel_type: None,
-                level: Some(60.0),
-                autonomy: Some(500),
-                consumption: Some(odometer * 6.0),
-                charging: None,
-            }],
-            ..Telemetry::default()
-        };
-        VehicleMessage {
-            vin: self.vehicle.vin.clone(),
-            id: format!("load-{}-{sequence}", at.unix_timestamp()),
-            at,
-            body: MessageBody::Telemetry(telemetry),
-        }
+        steady_sample(&self.vehicle.vin, self.index, sequence)
+    }
+}
+
+/// Sample `sequence` of the `index`th vehicle of a steady load, stamped now: the vehicle
+/// creeps east along a parallel of Paris.
+pub fn steady_sample(vin: &Vin, index: u64, sequence: u64) -> VehicleMessage {
+    let at = OffsetDateTime::now_utc();
+    let lat = 48.80 + (index % 1000) as f64 * 0.0002;
+    let lon = 2.25 + (sequence % 5000) as f64 * 0.00005;
+    let odometer = 10_000.0 + sequence as f64 * 0.01;
+    let telemetry = Telemetry {
+        position: Some(PositionFix {
+            lon,
+            lat,
+            alt: Some(35.0),
+            heading: Some(90),
+            speed: Some(36.0),
+            signal_quality: Some(4),
+            kind: Some(FixKind::Acquire),
+            fix_status: None,
+        }),
+        ignition: Some(Ignition::Start),
+        odometer: Some(odometer),
+        energies: vec![EnergySample {
+            kind: EnergyType::Fuel,
+            sub_type: Some(EnergySubType::FossilEnergy),
+            fuel_type: None,
+            level: Some(60.0),
+            autonomy: Some(500),
+            consumption: Some(odometer * 6.0),
+            charging: None,
+        }],
+        ..Telemetry::default()
+    };
+    VehicleMessage {
+        vin: vin.clone(),
+        id: format!("load-{}-{sequence}", at.unix_timestamp()),
+        at,
+        body: MessageBody::Telemetry(telemetry),
     }
 }

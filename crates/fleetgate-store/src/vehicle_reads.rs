@@ -807,7 +807,7 @@ fn page_query(backend: Backend, shape: &PageShape<'_>, filter: &Filter, count: b
     let count = if count {
         format!("SELECT COUNT(*) {from}")
     } else {
-        "SELECT -1".to_owned()
+        "SELECT CAST(-1 AS BIGINT)".to_owned()
     };
     let aggregate = match backend {
         Backend::Sqlite => {

@@ -11,14 +11,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fleetgate_core::vehicle::message::{
-    EnergySample, EnergySubType, EnergyType, FixKind, Ignition, MessageBody, PositionFix, Telemetry,
-};
-use fleetgate_core::vehicle::VehicleMessage;
 use fleetgate_core::Vin;
+use fleetgate_sim::load::steady_sample;
 use fleetgate_store::{InboundMessage, Store};
 use fleetgate_vehicle::{BatchSettings, Ingestor};
-use time::OffsetDateTime;
 
 fn knob(name: &str, default: f64) -> f64 {
     std::env::var(name)
@@ -33,42 +29,11 @@ fn vin(index: usize) -> Vin {
 }
 
 fn sample(vin: &Vin, index: usize, sequence: u64) -> InboundMessage {
-    let at = OffsetDateTime::now_utc();
-    let odometer = 10_000.0 + sequence as f64 * 0.01;
-    let telemetry = Telemetry {
-        position: Some(PositionFix {
-            lon: 2.25 + (sequence % 5000) as f64 * 0.00005,
-            lat: 48.80 + (index % 1000) as f64 * 0.0002,
-            alt: Some(35.0),
-            heading: Some(90),
-            speed: Some(36.0),
-            signal_quality: Some(4),
-            kind: Some(FixKind::Acquire),
-            fix_status: None,
-        }),
-        ignition: Some(Ignition::Start),
-        odometer: Some(odometer),
-        energies: vec![EnergySample {
-            kind: EnergyType::Fuel,
-            sub_type: Some(EnergySubType::FossilEnergy),
-            fuel_type: None,
-            level: Some(60.0),
-            autonomy: Some(500),
-            consumption: Some(odometer * 6.0),
-            charging: None,
-        }],
-        ..Telemetry::default()
-    };
-    let message = VehicleMessage {
-        vin: vin.clone(),
-        id: format!("bench-{sequence}"),
-        at,
-        body: MessageBody::Telemetry(telemetry),
-    };
+    let message = steady_sample(vin, index as u64, sequence);
     InboundMessage {
         payload: String::from_utf8(message.to_payload()).expect("JSON is UTF-8"),
+        received_at: message.at,
         message,
-        received_at: at,
     }
 }
 

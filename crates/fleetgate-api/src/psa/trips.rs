@@ -119,6 +119,8 @@ pub(super) async fn vehicle_trip(
 }
 
 /// The spec's `Trip` with its links: itself, its vehicle, waypoints, alerts and collisions.
+// LIMITATION: a trip is decoded from its stored JSON and rendered through a `Value` tree;
+// for a 60-trip page that is most of its 2.9 ms of CPU (docs/benchmarks.md §2).
 pub(super) fn trip_json(vehicle: VehicleRef<'_>, trip: &Trip, links: &Links<'_>) -> Value {
     let path = format!("{}/trips/{}", vehicle.base(), trip.id);
     let mut link_map = vehicle.links(links, &path);

@@ -45,6 +45,8 @@ impl Store {
 
         let fresh = insert_messages(&mut tx, &unique).await?;
         let vins: Vec<&Vin> = fresh.iter().map(|message| &message.vin).collect();
+        // LIMITATION: every batch loads and writes back the state of each vehicle it
+        // touches, about half of its time under load (docs/benchmarks.md §3).
         let mut states = LoadedStates::lock(&mut tx, &vins).await?;
         let stored_open = states.open_trip_ids();
 
