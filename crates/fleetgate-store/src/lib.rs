@@ -65,30 +65,30 @@ pub struct Store {
     recounts: Arc<Recounts>,
 }
 
-/// The collections whose expired size one request is counting again: the others answer
-/// with the size counted last meanwhile, so that when a size expires under load it is
-/// counted once, not by every request at the same moment.
+/// The collections whose expired size is being counted again, in the background: until it
+/// is done, requests answer with the size counted last, so that when a size expires under
+/// load it is counted once, and no request waits for it.
 #[derive(Default)]
 struct Recounts(parking_lot::Mutex<std::collections::HashSet<String>>);
 
 impl Recounts {
-    /// Takes the recount of `key`; none if another request has it.
-    fn claim(&self, key: &str) -> Option<RecountClaim<'_>> {
-        let claimed = self.0.lock().insert(key.to_owned());
+    /// Takes the recount of `key`; none if it is under way already.
+    fn claim(recounts: &Arc<Self>, key: &str) -> Option<RecountClaim> {
+        let claimed = recounts.0.lock().insert(key.to_owned());
         claimed.then(|| RecountClaim {
-            recounts: self,
+            recounts: recounts.clone(),
             key: key.to_owned(),
         })
     }
 }
 
 /// The recount of one collection, released when dropped (counted or failed).
-struct RecountClaim<'a> {
-    recounts: &'a Recounts,
+struct RecountClaim {
+    recounts: Arc<Recounts>,
     key: String,
 }
 
-impl Drop for RecountClaim<'_> {
+impl Drop for RecountClaim {
     fn drop(&mut self) {
         self.recounts.0.lock().remove(&self.key);
     }

@@ -11,7 +11,9 @@ use fleetgate_core::{FleetId, Vin};
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
-use crate::{from_millis, on_pool, to_millis, Backend, Store, StoreError, StoredMessage, Vehicle};
+use crate::{
+    from_millis, on_pool, to_millis, Backend, Recounts, Store, StoreError, StoredMessage, Vehicle,
+};
 
 /// Measurement times from `from` to `to`, both included; an end left out is unbounded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -116,7 +118,7 @@ const FULL_PRIVACY: &str = "m.vin NOT IN (SELECT vin FROM vehicle_states \
      WHERE state LIKE '%\"privacy\":{\"value\":\"Full\"%')";
 
 /// A value bound to a placeholder.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Arg {
     Int(i64),
     Real(f64),
@@ -463,12 +465,8 @@ impl Store {
             .read_page(&sql, filter, offset, limit, listing.operation)
             .await?;
 
-        let rows: Vec<(String,)> = decode(&page, listing.table)?;
-        let records = rows
-            .iter()
-            .map(|(json,)| decode(json, listing.table))
-            .collect::<Result<_, _>>()?;
-        Ok((records, total))
+        let rows: Vec<(T,)> = decode(&page, listing.table)?;
+        Ok((rows.into_iter().map(|(record,)| record).collect(), total))
     }
 }
 
@@ -691,18 +689,15 @@ impl Store {
             from: &from,
             order: listing.order,
         };
-        // A fleet's collection is counted at most once per [`crate::COUNT_TTL`], by one
-        // request at a time.
+        // A fleet's collection is counted with its first page, then again in the
+        // background once [`crate::COUNT_TTL`] has passed.
         let count_key = format!("{from} {:?}", filter.args);
-        let mut _recount = None;
-        let known = match self.counts.get_any(&count_key) {
-            Some((total, true)) => Some(total),
-            Some((total, false)) => {
-                _recount = self.recounts.claim(&count_key);
-                _recount.is_none().then_some(total)
+        let known = self.counts.get_any(&count_key).map(|(total, fresh)| {
+            if !fresh {
+                self.recount(&count_key, &from, filter, listing.operation);
             }
-            None => None,
-        };
+            total
+        });
         let sql = page_query(self.backend(), &shape, filter, known.is_none());
         let (counted, page) = self
             .read_page(&sql, filter, offset, limit, listing.operation)
@@ -712,16 +707,38 @@ impl Store {
             counted
         });
 
-        let rows: Vec<(String, String)> = decode(&page, listing.table)?;
+        let rows: Vec<(T, String)> = decode(&page, listing.table)?;
         let records = rows
             .into_iter()
-            .map(|(json, vehicle_id)| in_fleet(&json, vehicle_id, listing.table))
-            .collect::<Result<_, _>>()?;
+            .map(|(record, vehicle_id)| InFleet { vehicle_id, record })
+            .collect();
         Ok((records, total))
     }
 }
 
 impl Store {
+    /// Counts the rows of `from` that `filter` selects again, in the background, and
+    /// remembers the count under `key`; nothing if that recount is under way already.
+    fn recount(&self, key: &str, from: &str, filter: &Filter, operation: &'static str) {
+        let Some(claim) = Recounts::claim(&self.recounts, key) else {
+            return;
+        };
+        let (store, sql, args) = (
+            self.clone(),
+            format!("SELECT COUNT(*) {from}"),
+            filter.args.clone(),
+        );
+
+        tokio::spawn(async move {
+            let counted: Result<i64, _> = on_pool!(store, pool =>
+                bind_args!(sqlx::query_scalar(&sql), &args).fetch_one(pool).await);
+            match counted {
+                Ok(total) => store.counts.insert(claim.key.clone(), total.max(0) as u64),
+                Err(error) => tracing::warn!(operation, %error, "cannot count a collection again"),
+            }
+        });
+    }
+
     /// Runs a [`page_query`]: how many rows its filter selects, and the page as JSON.
     async fn read_page(
         &self,
@@ -754,11 +771,11 @@ struct PageShape<'a> {
 }
 
 /// The SQL of one page and of how many rows `from` selects, in one round trip: the page
-/// comes back as one JSON array whose items are a row's record and extra columns (as
-/// strings), so 60 rows cost one exchange with the database instead of one each. The rows
-/// are sorted on their keys alone and their records read afterwards by key, so that a
-/// large collection is never sorted with its records. Without `count`, the count is left
-/// out (it reads -1).
+/// comes back as one JSON array whose items are a row's record (as JSON, not as a string to
+/// decode again) and extra columns (as strings), so 60 rows cost one exchange with the
+/// database instead of one each. The rows are sorted on their keys alone and their records
+/// read afterwards by key, so that a large collection is never sorted with its records.
+/// Without `count`, the count is left out (it reads -1).
 fn page_query(backend: Backend, shape: &PageShape<'_>, filter: &Filter, count: bool) -> String {
     let (limit_at, offset_at) = filter.paging_placeholders();
     let PageShape {
@@ -811,11 +828,11 @@ fn page_query(backend: Backend, shape: &PageShape<'_>, filter: &Filter, count: b
     };
     let aggregate = match backend {
         Backend::Sqlite => {
-            format!("json_group_array(json_array(r.{record}{extra_out}) ORDER BY {sort_out})")
+            format!("json_group_array(json_array(json(r.{record}){extra_out}) ORDER BY {sort_out})")
         }
-        Backend::Postgres => {
-            format!("json_agg(json_build_array(r.{record}{extra_out}) ORDER BY {sort_out})::text")
-        }
+        Backend::Postgres => format!(
+            "json_agg(json_build_array(r.{record}::json{extra_out}) ORDER BY {sort_out})::text"
+        ),
     };
     format!(
         "SELECT ({count}), (SELECT {aggregate} FROM ({keys}) AS p \

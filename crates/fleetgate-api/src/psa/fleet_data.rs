@@ -103,6 +103,30 @@ impl FleetRead {
         self.seen.respond(request.headers(), body)
     }
 
+    /// [`FleetRead::page`] for records rendered as bodies that are serialized straight
+    /// into the answer.
+    #[allow(clippy::too_many_arguments)]
+    fn page_of_bodies<'r, T, B: serde::Serialize>(
+        &self,
+        state: &AppState,
+        caller: &Caller,
+        request: &Request,
+        listing: &Listing,
+        (name, suffix): (&str, &str),
+        (found, count): (&'r [InFleet<T>], u64),
+        render: impl Fn(VehicleRef<'_>, &'r T, &Links<'_>) -> B,
+    ) -> Response {
+        let links = fleets::links(request, caller, &self.params);
+        let items: Vec<B> = found
+            .iter()
+            .map(|item| render(owner(&self.fleet, item), &item.record, &links))
+            .collect();
+        let path = format!("/fleets/{}/{suffix}", self.fleet.id);
+        let envelope = listing.body(state, name, Vec::new(), count, &path, &links);
+        self.seen
+            .respond_page(request.headers(), envelope, name, &items)
+    }
+
     /// The answer of one record, or 404 naming `what` when there is none.
     fn record<T>(
         &self,
@@ -264,16 +288,22 @@ pub async fn list_trips(
     let listing = read.listing(&state, &caller, &request)?;
 
     let (offset, limit) = listing.window();
-    let found = state
+    let (found, count) = state
         .store()
         .fleet_trips_matching(read.reach(), &query, offset, limit)
         .await?;
 
-    let render = |vehicle: VehicleRef<'_>, record: &_, links: &Links<'_>| {
-        Some(trips::trip_json(vehicle, record, links))
-    };
     let names = ("trips", "trips");
-    Ok(read.page(&state, &caller, &request, &listing, names, found, render))
+    let found = (found.as_slice(), count);
+    Ok(read.page_of_bodies(
+        &state,
+        &caller,
+        &request,
+        &listing,
+        names,
+        found,
+        trips::trip_body,
+    ))
 }
 
 /// `GET /fleets/{fid}/collisions`: the collisions of the fleet's vehicles, newest first.

@@ -264,7 +264,7 @@ pub(super) fn brand_of_vin(vin: &str) -> Option<String> {
 
 /// A HAL body with the media type the client asked for: `application/hal+json` unless it
 /// accepts only `application/json`.
-pub fn hal_response(request_headers: &HeaderMap, body: Value) -> Response {
+pub fn hal_response(request_headers: &HeaderMap, body: impl serde::Serialize) -> Response {
     let accept = request_headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

@@ -5,7 +5,9 @@
 use axum::extract::Request;
 use fleetgate_core::paging::QueryFingerprint;
 use fleetgate_core::{Page, PageRequest};
-use serde_json::Value;
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::filters::{self, IndexRange};
 use super::hal::{self, Links};
@@ -86,5 +88,39 @@ impl Listing {
             state.page_key(),
             &self.fingerprint,
         )
+    }
+}
+
+/// A page of a collection whose items are serialized straight into the answer rather than
+/// assembled as a `Value` tree: the envelope of [`Listing::body`] with `items` under
+/// `_embedded.{name}`.
+pub struct RawPage<'a, T> {
+    /// The envelope, with its `_embedded` left out.
+    pub envelope: &'a Map<String, Value>,
+    /// The name of the items.
+    pub name: &'a str,
+    /// The items.
+    pub items: &'a [T],
+}
+
+impl<T: Serialize> Serialize for RawPage<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.envelope.len() + 1))?;
+        for (key, value) in self.envelope {
+            map.serialize_entry(key, value)?;
+        }
+        map.serialize_entry("_embedded", &Embedded(self.name, self.items))?;
+        map.end()
+    }
+}
+
+/// `{name: items}`.
+struct Embedded<'a, T>(&'a str, &'a [T]);
+
+impl<T: Serialize> Serialize for Embedded<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry(self.0, self.1)?;
+        map.end()
     }
 }

@@ -2,11 +2,14 @@
 //! GeoJSON Features, energies, status sections, trips, alerts, alarms, collisions and
 //! stolen periods. Links are added by the operations; these are the bodies.
 
-use fleetgate_core::vehicle::message::{EnergySample, EnergyType, PositionFix};
+use fleetgate_core::vehicle::message::{
+    EnergySample, EnergySubType, EnergyType, FixKind, FixStatus, PositionFix,
+};
 use fleetgate_core::vehicle::state::{
     Alarm, Alert, Collision, EnergyConsumption, Stamped, StolenPeriod, Trip, TripState,
 };
 use fleetgate_core::Vin;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
@@ -15,29 +18,74 @@ use crate::error::timestamp;
 /// A position as the spec's `Position`: a GeoJSON Feature with a Point geometry
 /// (`[lon, lat]`, or `[lon, lat, alt]`) and the fix's properties.
 pub fn position(fix: &PositionFix, at: OffsetDateTime, vin: &Vin) -> Value {
-    let mut feature = position_base(fix, vin);
-    feature["properties"]["createdAt"] = json!(timestamp(at));
-    feature
+    to_value(Feature::new(fix, vin, Some(at)))
 }
 
 /// A position as the spec's `PositionBase`: [`position`] without its time.
 pub fn position_base(fix: &PositionFix, vin: &Vin) -> Value {
-    let mut coordinates = vec![json!(fix.lon), json!(fix.lat)];
-    if let Some(alt) = fix.alt {
-        coordinates.push(json!(alt));
-    }
+    to_value(Feature::new(fix, vin, None))
+}
 
-    let mut properties = Map::new();
-    properties.insert("vin".into(), json!(vin.as_str()));
-    insert_some(&mut properties, "heading", fix.heading);
-    insert_some(&mut properties, "signalQuality", fix.signal_quality);
-    insert_some(&mut properties, "type", fix.kind);
-    insert_some(&mut properties, "fixStatus", fix.fix_status);
-    json!({
-        "type": "Feature",
-        "geometry": { "type": "Point", "coordinates": coordinates },
-        "properties": properties,
-    })
+/// A body as a `Value`, for the answers that are assembled as trees.
+fn to_value(body: impl Serialize) -> Value {
+    // Serializing these bodies cannot fail: their keys are strings and their floats are
+    // finite measurements (NaN would become null).
+    serde_json::to_value(body).unwrap_or(Value::Null)
+}
+
+/// The spec's `Position` (with `createdAt`) or `PositionBase` (without), serialized
+/// straight from the fix.
+#[derive(Serialize)]
+struct Feature<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    geometry: Point,
+    properties: FixProperties<'a>,
+}
+
+#[derive(Serialize)]
+struct Point {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    coordinates: Vec<f64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FixProperties<'a> {
+    vin: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    heading: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signal_quality: Option<u32>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<FixKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fix_status: Option<FixStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created_at: Option<String>,
+}
+
+impl<'a> Feature<'a> {
+    fn new(fix: &PositionFix, vin: &'a Vin, at: Option<OffsetDateTime>) -> Self {
+        let mut coordinates = vec![fix.lon, fix.lat];
+        coordinates.extend(fix.alt);
+        Self {
+            kind: "Feature",
+            geometry: Point {
+                kind: "Point",
+                coordinates,
+            },
+            properties: FixProperties {
+                vin: vin.as_str(),
+                heading: fix.heading,
+                signal_quality: fix.signal_quality,
+                kind: fix.kind,
+                fix_status: fix.fix_status,
+                created_at: at.map(timestamp),
+            },
+        }
+    }
 }
 
 /// An energy as the spec's `EnergyBase`: type, sub-type, level, autonomy, and the fuel
@@ -61,16 +109,6 @@ pub fn energy(sample: &EnergySample) -> Value {
     if let Some(extension) = extension {
         object.insert("extension".into(), extension);
     }
-    Value::Object(object)
-}
-
-/// An energy as the spec's `LiteEnergy`: type, sub-type, level and autonomy.
-pub fn lite_energy(sample: &EnergySample) -> Value {
-    let mut object = Map::new();
-    object.insert("type".into(), json!(sample.kind));
-    insert_some(&mut object, "subType", sample.sub_type);
-    insert_some(&mut object, "level", sample.level);
-    insert_some(&mut object, "autonomy", sample.autonomy);
     Value::Object(object)
 }
 
@@ -108,84 +146,137 @@ fn with_created_at(item: &Value, created_at: &Value) -> Value {
     item
 }
 
-/// A trip as the spec's `Trip`, without its links.
-pub fn trip(trip: &Trip) -> Value {
-    let updated_at = trip.stopped_at.unwrap_or(trip.last_sample_at);
-    let mut object = Map::new();
-    object.insert("id".into(), json!(trip.id));
-    object.insert("vin".into(), json!(trip.vin.as_str()));
-    object.insert("createdAt".into(), json!(timestamp(trip.started_at)));
-    object.insert("updatedAt".into(), json!(timestamp(updated_at)));
-    object.insert("startedAt".into(), json!(timestamp(trip.started_at)));
-    if let Some(stopped_at) = trip.stopped_at {
-        object.insert("stoppedAt".into(), json!(timestamp(stopped_at)));
-    }
-    if let Some(fix) = &trip.start_position {
-        object.insert(
-            "startPosition".into(),
-            position(fix, trip.started_at, &trip.vin),
-        );
-    }
-    if let Some(fix) = &trip.stop_position {
-        object.insert("stopPosition".into(), position(fix, updated_at, &trip.vin));
-    }
-
-    object.insert("duration".into(), json!(trip.duration_seconds()));
-    object.insert("distance".into(), json!(round(trip.distance(), 3)));
-    insert_some(&mut object, "startMileage", trip.start_mileage);
-    let energies = |samples: &[EnergySample]| samples.iter().map(lite_energy).collect::<Vec<_>>();
-    object.insert(
-        "startEnergies".into(),
-        json!(energies(&trip.start_energies)),
-    );
-    object.insert("endEnergies".into(), json!(energies(&trip.end_energies)));
-    let consumptions: Vec<Value> = trip
-        .energy_consumptions()
-        .iter()
-        .map(energy_consumption)
-        .collect();
-    object.insert("energyConsumptions".into(), json!(consumptions));
-
-    object.insert("kinetic".into(), trip_kinetic(trip));
-    object.insert("done".into(), json!(trip.done));
-    object.insert("faults".into(), trip_faults(trip));
-    Value::Object(object)
+/// A trip as the spec's `Trip`, serialized straight from the domain's trip, with its `_links` when
+/// it has them: the pages of trips are written from it without building `Value` trees.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TripBody<'a> {
+    id: &'a str,
+    vin: &'a str,
+    created_at: String,
+    updated_at: String,
+    started_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_position: Option<Feature<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stop_position: Option<Feature<'a>>,
+    duration: i64,
+    distance: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_mileage: Option<f64>,
+    start_energies: Vec<LiteEnergy>,
+    end_energies: Vec<LiteEnergy>,
+    energy_consumptions: Vec<Consumption>,
+    kinetic: Kinetic,
+    done: bool,
+    faults: Vec<Fault>,
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    links: Option<Map<String, Value>>,
 }
 
-fn energy_consumption(used: &EnergyConsumption) -> Value {
-    let mut object = Map::new();
-    object.insert("type".into(), json!(used.kind));
-    insert_some(&mut object, "subType", used.sub_type);
-    object.insert("consumption".into(), json!(round(used.consumption, 3)));
-    insert_some(
-        &mut object,
-        "avgConsumption",
-        used.avg_consumption.map(|avg| round(avg, 3)),
-    );
-    Value::Object(object)
+impl<'a> TripBody<'a> {
+    /// The body of `trip`, with `links` as its `_links`.
+    pub fn new(trip: &'a Trip, links: Option<Map<String, Value>>) -> Self {
+        let updated_at = trip.stopped_at.unwrap_or(trip.last_sample_at);
+        let lite = |samples: &[EnergySample]| samples.iter().map(LiteEnergy::of).collect();
+        Self {
+            id: &trip.id,
+            vin: trip.vin.as_str(),
+            created_at: timestamp(trip.started_at),
+            updated_at: timestamp(updated_at),
+            started_at: timestamp(trip.started_at),
+            stopped_at: trip.stopped_at.map(timestamp),
+            start_position: (trip.start_position.as_ref())
+                .map(|fix| Feature::new(fix, &trip.vin, Some(trip.started_at))),
+            stop_position: (trip.stop_position.as_ref())
+                .map(|fix| Feature::new(fix, &trip.vin, Some(updated_at))),
+            duration: trip.duration_seconds(),
+            distance: round(trip.distance(), 3),
+            start_mileage: trip.start_mileage,
+            start_energies: lite(&trip.start_energies),
+            end_energies: lite(&trip.end_energies),
+            energy_consumptions: (trip.energy_consumptions().iter())
+                .map(Consumption::of)
+                .collect(),
+            kinetic: Kinetic {
+                avg_speed: trip.average_speed().map(|v| round(v, 1)),
+                max_speed: trip.max_speed,
+            },
+            done: trip.done,
+            // LIMITATION: the platform does not record why data was lacking, so faults
+            // carry no `cause`.
+            faults: (trip.faults.iter())
+                .filter(|fault| **fault != TripState::Nominal)
+                .map(|fault| Fault { fault: *fault })
+                .collect(),
+            links,
+        }
+    }
 }
 
-fn trip_kinetic(trip: &Trip) -> Value {
-    let mut kinetic = Map::new();
-    insert_some(
-        &mut kinetic,
-        "avgSpeed",
-        trip.average_speed().map(|v| round(v, 1)),
-    );
-    insert_some(&mut kinetic, "maxSpeed", trip.max_speed);
-    Value::Object(kinetic)
+/// The spec's `LiteEnergy`: type, sub-type, level and autonomy.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LiteEnergy {
+    #[serde(rename = "type")]
+    kind: EnergyType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub_type: Option<EnergySubType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    level: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    autonomy: Option<u32>,
 }
 
-fn trip_faults(trip: &Trip) -> Value {
-    // LIMITATION: the platform does not record why data was lacking, so faults carry no
-    // `cause`.
-    let faults: Vec<Value> = trip
-        .faults
-        .iter()
-        .filter(|fault| **fault != TripState::Nominal)
-        .map(|fault| json!({ "fault": fault }))
-        .collect();
-    json!(faults)
+impl LiteEnergy {
+    fn of(sample: &EnergySample) -> Self {
+        Self {
+            kind: sample.kind,
+            sub_type: sample.sub_type,
+            level: sample.level,
+            autonomy: sample.autonomy,
+        }
+    }
+}
+
+/// The spec's `EnergyConsumption` of a trip.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Consumption {
+    #[serde(rename = "type")]
+    kind: EnergyType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub_type: Option<EnergySubType>,
+    consumption: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    avg_consumption: Option<f64>,
+}
+
+impl Consumption {
+    fn of(used: &EnergyConsumption) -> Self {
+        Self {
+            kind: used.kind,
+            sub_type: used.sub_type,
+            consumption: round(used.consumption, 3),
+            avg_consumption: used.avg_consumption.map(|avg| round(avg, 3)),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Kinetic {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    avg_speed: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_speed: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct Fault {
+    fault: TripState,
 }
 
 /// An alert as the spec's `Alert`, without its links.

@@ -14,9 +14,13 @@ use fleetgate_core::scope::Hidden;
 use fleetgate_core::vehicle::message::Privacy;
 use fleetgate_core::{DataScope, ErrorCode, FleetId, Profile, View};
 use fleetgate_store::vehicle_reads::FleetReach;
-use serde_json::Value;
+use serde::Serialize;
+use serde_json::{json, Value};
 
 use super::fleets::hal_response;
+#[cfg(doc)]
+use super::listing::Listing;
+use super::listing::RawPage;
 use super::params::QueryParams;
 use super::vehicles::Target;
 use crate::auth::Caller;
@@ -118,6 +122,35 @@ impl Seen {
             scrub_positions(&mut body);
         }
         hal_response(headers, body)
+    }
+
+    /// The HAL answer of a page: `envelope` (from [`Listing::body`] with no items) with
+    /// `items` under `_embedded.{name}`. When every position may be seen, the items are
+    /// serialized straight into the answer; otherwise they go through [`Seen::respond`].
+    pub fn respond_page<T: Serialize>(
+        &self,
+        headers: &HeaderMap,
+        envelope: Value,
+        name: &str,
+        items: &[T],
+    ) -> Response {
+        let Value::Object(mut envelope) = envelope else {
+            return self.respond(headers, envelope);
+        };
+        if !self.view.shows_positions(self.privacy) {
+            let items: Result<Vec<Value>, _> = items.iter().map(serde_json::to_value).collect();
+            let embedded = items.map(|items| json!({ name: Value::Array(items) }));
+            envelope.insert("_embedded".into(), embedded.unwrap_or(Value::Null));
+            return self.respond(headers, Value::Object(envelope));
+        }
+
+        envelope.remove("_embedded");
+        let page = RawPage {
+            envelope: &envelope,
+            name,
+            items,
+        };
+        hal_response(headers, page)
     }
 }
 
