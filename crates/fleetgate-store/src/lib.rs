@@ -63,6 +63,8 @@ pub struct Store {
     counts: Arc<Recent<String, u64>>,
     /// The collections being counted again right now (see [`Recounts`]).
     recounts: Arc<Recounts>,
+    /// The vehicle states the SQLite writer committed last.
+    written_states: Arc<vehicle_data::WrittenStates>,
 }
 
 /// The collections whose expired size is being counted again, in the background: until it
@@ -156,6 +158,7 @@ impl Store {
             pool,
             counts: Arc::new(Recent::new(COUNT_TTL, COUNT_CAPACITY)),
             recounts: Arc::default(),
+            written_states: Arc::default(),
         })
     }
 

@@ -25,6 +25,8 @@ mod rows;
 mod sql;
 mod states;
 
+pub(crate) use states::WrittenStates;
+
 use fleetgate_core::vehicle::{Channel, MessageError, VehicleMessage};
 use fleetgate_core::Vin;
 use time::OffsetDateTime;

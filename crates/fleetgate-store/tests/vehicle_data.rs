@@ -828,3 +828,32 @@ on_both_backends!(
         );
     }
 );
+
+/// The SQLite writer keeps the states it committed for its next batches; a state written
+/// meanwhile through another connection (here another process's store) must be read again.
+#[tokio::test]
+async fn states_written_by_another_connection_are_read_again_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let (first, second) = (
+        Store::open(&url).await.unwrap(),
+        Store::open(&url).await.unwrap(),
+    );
+    let car = vin(1);
+    let samples = drive(&car, "w", 0);
+
+    first.ingest(&samples[..2]).await.unwrap();
+    second.ingest(&samples[2..3]).await.unwrap();
+    first.ingest(&samples[3..]).await.unwrap();
+
+    let (trips, total) = first.vehicle_trips(&car, 0, 10).await.unwrap();
+    assert_eq!(total, 1, "one trip, not one per store");
+    assert!(trips[0].done);
+    assert_eq!(
+        trips[0].max_speed,
+        Some(60.0),
+        "the 60 km/h sample went through the other store"
+    );
+    first.close().await;
+    second.close().await;
+}

@@ -47,7 +47,7 @@ impl Store {
         let vins: Vec<&Vin> = fresh.iter().map(|message| &message.vin).collect();
         // LIMITATION: every batch loads and writes back the state of each vehicle it
         // touches, about half of its time under load (docs/benchmarks.md §3).
-        let mut states = LoadedStates::lock(&mut tx, &vins).await?;
+        let mut states = LoadedStates::lock(&mut tx, &vins, &self.written_states).await?;
         let stored_open = states.open_trip_ids();
 
         let mut records = RecordSet::default();
@@ -62,6 +62,7 @@ impl Store {
         states.write(&mut tx).await?;
         records.write(&mut tx).await?;
         tx.commit("ingest vehicle messages").await?;
+        states.committed(&self.written_states);
 
         Ok(IngestReport {
             stored: fresh.len(),
@@ -111,7 +112,7 @@ impl Store {
     async fn close_trips_of(&self, vins: &[Vin], now: OffsetDateTime) -> Result<usize, StoreError> {
         let mut tx = self.begin_write("close silent trips").await?;
         let vins: Vec<&Vin> = vins.iter().collect();
-        let mut states = LoadedStates::lock(&mut tx, &vins).await?;
+        let mut states = LoadedStates::lock(&mut tx, &vins, &self.written_states).await?;
 
         let mut records = RecordSet::default();
         let mut closed = 0;
@@ -125,6 +126,7 @@ impl Store {
         states.write(&mut tx).await?;
         records.write(&mut tx).await?;
         tx.commit("close silent trips").await?;
+        states.committed(&self.written_states);
         Ok(closed)
     }
 }

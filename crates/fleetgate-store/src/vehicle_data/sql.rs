@@ -81,6 +81,18 @@ impl WriteTx {
         }
     }
 
+    /// SQLite's `data_version` on the transaction's connection: it changes whenever another
+    /// connection commits. PostgreSQL has none (0).
+    pub(super) async fn data_version(&mut self) -> Result<i64, StoreError> {
+        match self {
+            Self::Sqlite(tx) => sqlx::query_scalar("PRAGMA data_version")
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(failed("read the data version")),
+            Self::Postgres(_) => Ok(0),
+        }
+    }
+
     /// Commits everything the transaction wrote.
     pub(super) async fn commit(self, operation: &'static str) -> Result<(), StoreError> {
         match self {

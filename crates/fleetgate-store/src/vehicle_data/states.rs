@@ -8,7 +8,7 @@
 //! locking several of them cannot deadlock. SQLite needs none of this: its write
 //! transactions run one at a time.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use fleetgate_core::vehicle::VehicleState;
 use fleetgate_core::Vin;
@@ -34,6 +34,52 @@ const UPSERT_STATES: MultiRow = MultiRow {
     operation: "store vehicle states",
 };
 
+/// The most states [`WrittenStates`] keeps (a few KB each).
+const WRITTEN_CAPACITY: usize = 20_000;
+
+/// The states the SQLite writer connection committed last, so that the next batches of the
+/// same vehicles need not read and decode them again.
+///
+/// They are trusted only while no other connection has written to the database since:
+/// SQLite's `data_version` tells, and any other write (another process, an operator
+/// command, this node's rate-limit counts) drops them all. PostgreSQL, shared by several
+/// nodes, always reads its rows (and locks them).
+#[derive(Debug, Default)]
+pub(crate) struct WrittenStates(parking_lot::Mutex<Written>);
+
+#[derive(Debug, Default)]
+struct Written {
+    /// The `data_version` the states were committed under.
+    version: Option<i64>,
+    states: HashMap<Vin, Loaded>,
+}
+
+impl WrittenStates {
+    /// Takes the kept states of `vins` that are still valid under `version`.
+    fn take(&self, version: i64, vins: &[&Vin]) -> Vec<Loaded> {
+        let mut written = self.0.lock();
+        if written.version != Some(version) {
+            written.states.clear();
+            written.version = Some(version);
+        }
+        vins.iter()
+            .filter_map(|vin| written.states.remove(*vin))
+            .collect()
+    }
+
+    /// Keeps the states a transaction committed.
+    fn keep(&self, version: i64, states: LoadedStates) {
+        let mut written = self.0.lock();
+        if written.version != Some(version) || written.states.len() >= WRITTEN_CAPACITY {
+            written.states.clear();
+            written.version = Some(version);
+        }
+        for (vin, loaded) in states.entries {
+            written.states.insert(vin, loaded);
+        }
+    }
+}
+
 /// One vehicle's state, and its JSON as loaded (none for a vehicle without a row).
 #[derive(Debug)]
 struct Loaded {
@@ -45,22 +91,39 @@ struct Loaded {
 #[derive(Debug, Default)]
 pub(super) struct LoadedStates {
     entries: BTreeMap<Vin, Loaded>,
+    /// On SQLite, the `data_version` the transaction began under.
+    version: Option<i64>,
 }
 
 impl LoadedStates {
-    /// Loads (and on PostgreSQL locks) the states of `vins`; a vehicle never seen before
-    /// gets [`VehicleState::new`].
-    pub(super) async fn lock(tx: &mut WriteTx, vins: &[&Vin]) -> Result<Self, StoreError> {
+    /// Loads (and on PostgreSQL locks) the states of `vins`, on SQLite from `written` when
+    /// it has them; a vehicle never seen before gets [`VehicleState::new`].
+    pub(super) async fn lock(
+        tx: &mut WriteTx,
+        vins: &[&Vin],
+        written: &WrittenStates,
+    ) -> Result<Self, StoreError> {
         let mut vins = vins.to_vec();
         vins.sort_unstable();
         vins.dedup();
 
-        if tx.backend() == Backend::Postgres {
-            create_missing(tx, &vins).await?;
-        }
+        let mut entries = BTreeMap::new();
+        let version = match tx.backend() {
+            Backend::Postgres => {
+                create_missing(tx, &vins).await?;
+                None
+            }
+            Backend::Sqlite => {
+                let version = tx.data_version().await?;
+                for loaded in written.take(version, &vins) {
+                    entries.insert(loaded.state.vin.clone(), loaded);
+                }
+                vins.retain(|vin| !entries.contains_key(*vin));
+                Some(version)
+            }
+        };
         let rows = select_states(tx, &vins).await?;
 
-        let mut entries = BTreeMap::new();
         for (vin, json) in rows {
             let loaded = decode_row(&vin, json)?;
             entries.insert(loaded.state.vin.clone(), loaded);
@@ -71,7 +134,7 @@ impl LoadedStates {
                 stored: None,
             });
         }
-        Ok(Self { entries })
+        Ok(Self { entries, version })
     }
 
     /// The state of a vehicle, as new if it was not loaded.
@@ -99,23 +162,27 @@ impl LoadedStates {
     }
 
     /// Writes back the states that changed; returns how many.
-    pub(super) async fn write(&self, tx: &mut WriteTx) -> Result<usize, StoreError> {
+    pub(super) async fn write(&mut self, tx: &mut WriteTx) -> Result<usize, StoreError> {
         let now = to_millis(OffsetDateTime::now_utc());
         let mut rows = Vec::new();
-        for loaded in self.entries.values() {
+        for loaded in self.entries.values_mut() {
             let json = encode(&loaded.state)?;
             if loaded.stored.as_deref() != Some(json.as_str()) {
-                rows.push(state_row(
-                    loaded.state.vin.as_str(),
-                    &loaded.state,
-                    json,
-                    now,
-                ));
+                rows.push(state_row(&loaded.state, json.clone(), now));
+                loaded.stored = Some(json);
             }
         }
 
         UPSERT_STATES.execute(tx, &rows).await?;
         Ok(rows.len())
+    }
+
+    /// Once the transaction is committed: on SQLite, the states are kept in `written` for
+    /// the next batches.
+    pub(super) fn committed(self, written: &WrittenStates) {
+        if let Some(version) = self.version {
+            written.keep(version, self);
+        }
     }
 }
 
@@ -126,7 +193,7 @@ async fn create_missing(tx: &mut WriteTx, vins: &[&Vin]) -> Result<(), StoreErro
     for vin in vins {
         let state = VehicleState::new((*vin).clone());
         let json = encode(&state)?;
-        rows.push(state_row(vin.as_str(), &state, json, now));
+        rows.push(state_row(&state, json, now));
     }
 
     CREATE_STATES.execute(tx, &rows).await?;
@@ -173,11 +240,11 @@ pub(super) fn encode(state: &VehicleState) -> Result<String, StoreError> {
     })
 }
 
-/// The row of the state of `vin`: its JSON and the columns the sweeps use.
-fn state_row<'a>(vin: &'a str, state: &VehicleState, json: String, now: i64) -> Vec<Bind<'a>> {
+/// The row of a state: its JSON and the columns the sweeps use.
+fn state_row(state: &VehicleState, json: String, now: i64) -> Vec<Bind<'static>> {
     let open_trip = state.open_trip.as_ref().filter(|trip| !trip.done);
     vec![
-        Bind::text(vin),
+        Bind::owned(state.vin.as_str().to_owned()),
         Bind::owned(json),
         Bind::OptInt(state.last_at.map(to_millis)),
         Bind::OptInt(open_trip.map(|trip| to_millis(trip.last_sample_at))),
