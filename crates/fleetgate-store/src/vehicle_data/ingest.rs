@@ -45,8 +45,9 @@ impl Store {
 
         let fresh = insert_messages(&mut tx, &unique).await?;
         let vins: Vec<&Vin> = fresh.iter().map(|message| &message.vin).collect();
-        // LIMITATION: every batch loads and writes back the state of each vehicle it
-        // touches, about half of its time under load (docs/benchmarks.md §3).
+        // LIMITATION: every batch writes back the whole state of each vehicle it touches;
+        // writing them once a second instead needs a replay of the messages after a crash
+        // (docs/benchmarks.md §3).
         let mut states = LoadedStates::lock(&mut tx, &vins, &self.written_states).await?;
         let stored_open = states.open_trip_ids();
 
