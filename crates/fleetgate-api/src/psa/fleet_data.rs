@@ -83,30 +83,7 @@ impl FleetRead {
     /// The answer of one page of `/fleets/{fid}/{suffix}`: the records `found` (of `count`),
     /// each rendered by `render` (none leaves it out), under `_embedded.{name}`.
     #[allow(clippy::too_many_arguments)]
-    fn page<T>(
-        &self,
-        state: &AppState,
-        caller: &Caller,
-        request: &Request,
-        listing: &Listing,
-        (name, suffix): (&str, &str),
-        (found, count): (Vec<InFleet<T>>, u64),
-        render: impl Fn(VehicleRef<'_>, &T, &Links<'_>) -> Option<Value>,
-    ) -> Response {
-        let links = fleets::links(request, caller, &self.params);
-        let items = found
-            .iter()
-            .filter_map(|item| render(owner(&self.fleet, item), &item.record, &links))
-            .collect();
-        let path = format!("/fleets/{}/{suffix}", self.fleet.id);
-        let body = listing.body(state, name, items, count, &path, &links);
-        self.seen.respond(request.headers(), body)
-    }
-
-    /// [`FleetRead::page`] for records rendered as bodies that are serialized straight
-    /// into the answer.
-    #[allow(clippy::too_many_arguments)]
-    fn page_of_bodies<'r, T, B: serde::Serialize>(
+    fn page<'r, T, B: serde::Serialize>(
         &self,
         state: &AppState,
         caller: &Caller,
@@ -114,12 +91,12 @@ impl FleetRead {
         listing: &Listing,
         (name, suffix): (&str, &str),
         (found, count): (&'r [InFleet<T>], u64),
-        render: impl Fn(VehicleRef<'_>, &'r T, &Links<'_>) -> B,
+        render: impl Fn(VehicleRef<'_>, &'r T, &Links<'_>) -> Option<B>,
     ) -> Response {
         let links = fleets::links(request, caller, &self.params);
         let items: Vec<B> = found
             .iter()
-            .map(|item| render(owner(&self.fleet, item), &item.record, &links))
+            .filter_map(|item| render(owner(&self.fleet, item), &item.record, &links))
             .collect();
         let path = format!("/fleets/{}/{suffix}", self.fleet.id);
         let envelope = listing.body(state, name, Vec::new(), count, &path, &links);
@@ -171,6 +148,7 @@ pub async fn list_status(
         Some(vehicles::status_body(vehicle, record, links))
     };
     let names = ("status", "status");
+    let found = (found.0.as_slice(), found.1);
     Ok(read.page(&state, &caller, &request, &listing, names, found, render))
 }
 
@@ -208,6 +186,7 @@ pub async fn list_maintenances(
         ))
     };
     let names = ("maintenances", "maintenances");
+    let found = (found.0.as_slice(), found.1);
     Ok(read.page(&state, &caller, &request, &listing, names, found, render))
 }
 
@@ -240,6 +219,7 @@ pub async fn list_alerts(
         Some(events::alert_json(vehicle, record, links))
     };
     let names = ("alerts", "alerts");
+    let found = (found.0.as_slice(), found.1);
     Ok(read.page(&state, &caller, &request, &listing, names, found, render))
 }
 
@@ -295,15 +275,10 @@ pub async fn list_trips(
 
     let names = ("trips", "trips");
     let found = (found.as_slice(), count);
-    Ok(read.page_of_bodies(
-        &state,
-        &caller,
-        &request,
-        &listing,
-        names,
-        found,
-        trips::trip_body,
-    ))
+    let render = |vehicle: VehicleRef<'_>, record, links: &Links<'_>| {
+        Some(trips::trip_body(vehicle, record, links))
+    };
+    Ok(read.page(&state, &caller, &request, &listing, names, found, render))
 }
 
 /// `GET /fleets/{fid}/collisions`: the collisions of the fleet's vehicles, newest first.
@@ -335,6 +310,7 @@ pub async fn list_collisions(
     };
     // The spec names this collection's items `Collisions`, capitalised.
     let names = ("Collisions", "collisions");
+    let found = (found.0.as_slice(), found.1);
     Ok(read.page(&state, &caller, &request, &listing, names, found, render))
 }
 
