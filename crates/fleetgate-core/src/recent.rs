@@ -33,12 +33,17 @@ impl<K: Eq + Hash, V: Clone> Recent<K, V> {
         (at.elapsed() < self.ttl).then(|| value.clone())
     }
 
-    /// The value of `key` even if it expired (until it is evicted), and whether it is still
-    /// fresh.
-    pub fn get_any(&self, key: &K) -> Option<(V, bool)> {
-        let entries = self.entries.lock();
-        let (value, at) = entries.get(key)?;
-        Some((value.clone(), at.elapsed() < self.ttl))
+    /// The value of `key` even if it expired (until it is evicted), and whether this caller
+    /// is the one to read it again: an expired value is trusted anew for everyone else as it
+    /// is handed out, so that one caller refreshes it while the others keep using it.
+    pub fn get_or_renew(&self, key: &K) -> Option<(V, bool)> {
+        let mut entries = self.entries.lock();
+        let (value, at) = entries.get_mut(key)?;
+        let renew = at.elapsed() >= self.ttl;
+        if renew {
+            *at = Instant::now();
+        }
+        Some((value.clone(), renew))
     }
 
     /// Remembers `value` for `key` from now on. When full, the expired entries go; when
@@ -78,10 +83,12 @@ mod tests {
         std::thread::sleep(Duration::from_millis(60));
         assert_eq!(recent.get(&3), None);
         assert_eq!(
-            recent.get_any(&3),
-            Some(("three", false)),
-            "expired, not forgotten"
+            recent.get_or_renew(&3),
+            Some(("three", true)),
+            "expired, not forgotten: this caller reads it again"
         );
-        assert_eq!(recent.get_any(&1), None);
+        assert_eq!(recent.get_or_renew(&3), Some(("three", false)));
+        assert_eq!(recent.get(&3), Some("three"), "trusted anew meanwhile");
+        assert_eq!(recent.get_or_renew(&1), None);
     }
 }

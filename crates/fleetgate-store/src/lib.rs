@@ -61,39 +61,8 @@ pub struct Store {
     pool: Pool,
     /// Sizes of fleet-wide collections, by their counting SQL and its values.
     counts: Arc<Recent<String, u64>>,
-    /// The collections being counted again right now (see [`Recounts`]).
-    recounts: Arc<Recounts>,
     /// The vehicle states the SQLite writer committed last.
     written_states: Arc<vehicle_data::WrittenStates>,
-}
-
-/// The collections whose expired size is being counted again, in the background: until it
-/// is done, requests answer with the size counted last, so that when a size expires under
-/// load it is counted once, and no request waits for it.
-#[derive(Default)]
-struct Recounts(parking_lot::Mutex<std::collections::HashSet<String>>);
-
-impl Recounts {
-    /// Takes the recount of `key`; none if it is under way already.
-    fn claim(recounts: &Arc<Self>, key: &str) -> Option<RecountClaim> {
-        let claimed = recounts.0.lock().insert(key.to_owned());
-        claimed.then(|| RecountClaim {
-            recounts: recounts.clone(),
-            key: key.to_owned(),
-        })
-    }
-}
-
-/// The recount of one collection, released when dropped (counted or failed).
-struct RecountClaim {
-    recounts: Arc<Recounts>,
-    key: String,
-}
-
-impl Drop for RecountClaim {
-    fn drop(&mut self) {
-        self.recounts.0.lock().remove(&self.key);
-    }
 }
 
 impl std::fmt::Debug for Store {
@@ -157,7 +126,6 @@ impl Store {
         Ok(Self {
             pool,
             counts: Arc::new(Recent::new(COUNT_TTL, COUNT_CAPACITY)),
-            recounts: Arc::default(),
             written_states: Arc::default(),
         })
     }

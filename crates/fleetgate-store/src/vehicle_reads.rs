@@ -11,9 +11,7 @@ use fleetgate_core::{FleetId, Vin};
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
-use crate::{
-    from_millis, on_pool, to_millis, Backend, Recounts, Store, StoreError, StoredMessage, Vehicle,
-};
+use crate::{from_millis, on_pool, to_millis, Backend, Store, StoreError, StoredMessage, Vehicle};
 
 /// Measurement times from `from` to `to`, both included; an end left out is unbounded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -692,9 +690,9 @@ impl Store {
         // A fleet's collection is counted with its first page, then again in the
         // background once [`crate::COUNT_TTL`] has passed.
         let count_key = format!("{from} {:?}", filter.args);
-        let known = self.counts.get_any(&count_key).map(|(total, fresh)| {
-            if !fresh {
-                self.recount(&count_key, &from, filter, listing.operation);
+        let known = self.counts.get_or_renew(&count_key).map(|(total, renew)| {
+            if renew {
+                self.recount(count_key.clone(), &from, filter, listing.operation);
             }
             total
         });
@@ -718,11 +716,8 @@ impl Store {
 
 impl Store {
     /// Counts the rows of `from` that `filter` selects again, in the background, and
-    /// remembers the count under `key`; nothing if that recount is under way already.
-    fn recount(&self, key: &str, from: &str, filter: &Filter, operation: &'static str) {
-        let Some(claim) = Recounts::claim(&self.recounts, key) else {
-            return;
-        };
+    /// remembers the count under `key` (the last count answers meanwhile).
+    fn recount(&self, key: String, from: &str, filter: &Filter, operation: &'static str) {
         let (store, sql, args) = (
             self.clone(),
             format!("SELECT COUNT(*) {from}"),
@@ -733,7 +728,7 @@ impl Store {
             let counted: Result<i64, _> = on_pool!(store, pool =>
                 bind_args!(sqlx::query_scalar(&sql), &args).fetch_one(pool).await);
             match counted {
-                Ok(total) => store.counts.insert(claim.key.clone(), total.max(0) as u64),
+                Ok(total) => store.counts.insert(key, total.max(0) as u64),
                 Err(error) => tracing::warn!(operation, %error, "cannot count a collection again"),
             }
         });
