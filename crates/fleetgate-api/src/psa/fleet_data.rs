@@ -99,7 +99,7 @@ impl FleetRead {
             .filter_map(|item| render(owner(&self.fleet, item), &item.record, &links))
             .collect();
         let path = format!("/fleets/{}/{suffix}", self.fleet.id);
-        let envelope = listing.body(state, name, Vec::new(), count, &path, &links);
+        let envelope = listing.envelope(state, count, &path, &links);
         self.seen
             .respond_page(request.headers(), envelope, name, &items)
     }

@@ -89,6 +89,20 @@ pub fn collection(
     key: &PageTokenKey,
     query: &QueryFingerprint,
 ) -> Value {
+    let mut body = envelope(page, path, links, key, query);
+    body.insert("_embedded".into(), json!({ name: page.items }));
+    Value::Object(body)
+}
+
+/// [`collection`] without its `_embedded` items, for the answers that serialize them
+/// straight into the body.
+pub fn envelope<T>(
+    page: &Page<T>,
+    path: &str,
+    links: &Links<'_>,
+    key: &PageTokenKey,
+    query: &QueryFingerprint,
+) -> Map<String, Value> {
     let token = |request: PageRequest| -> Option<String> {
         // The first page of the default size is linked without a token, like a fresh query.
         (request.offset != 0).then(|| request.token(key, query))
@@ -114,11 +128,10 @@ pub fn collection(
         links.page(path, token(page.last()).as_deref()),
     );
 
-    json!({
-        "_links": link_map,
-        "total": page.total,
-        "totalPage": page.total_pages(),
-        "currentPage": page.current_page(),
-        "_embedded": { name: page.items },
-    })
+    let mut body = Map::new();
+    body.insert("_links".into(), Value::Object(link_map));
+    body.insert("total".into(), json!(page.total));
+    body.insert("totalPage".into(), json!(page.total_pages()));
+    body.insert("currentPage".into(), json!(page.current_page()));
+    body
 }

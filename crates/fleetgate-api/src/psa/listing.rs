@@ -12,6 +12,8 @@ use serde_json::{Map, Value};
 use super::filters::{self, IndexRange};
 use super::hal::{self, Links};
 use super::params::QueryParams;
+#[cfg(doc)]
+use super::view::Seen;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -89,13 +91,29 @@ impl Listing {
             &self.fingerprint,
         )
     }
+
+    /// [`Listing::body`] without its items, which [`Seen::respond_page`] serializes
+    /// straight into the answer.
+    pub fn envelope(
+        &self,
+        state: &AppState,
+        count: u64,
+        path: &str,
+        links: &Links<'_>,
+    ) -> Map<String, Value> {
+        let page = Page::<()> {
+            items: Vec::new(),
+            total: self.range.total(count),
+            request: self.page,
+        };
+        hal::envelope(&page, path, links, state.page_key(), &self.fingerprint)
+    }
 }
 
 /// A page of a collection whose items are serialized straight into the answer rather than
-/// assembled as a `Value` tree: the envelope of [`Listing::body`] with `items` under
-/// `_embedded.{name}`.
+/// assembled as a `Value` tree: [`Listing::envelope`] with `items` under `_embedded.{name}`.
 pub struct RawPage<'a, T> {
-    /// The envelope, with its `_embedded` left out.
+    /// The envelope.
     pub envelope: &'a Map<String, Value>,
     /// The name of the items.
     pub name: &'a str,

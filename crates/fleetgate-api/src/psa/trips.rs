@@ -65,7 +65,7 @@ pub async fn list_trips(
         .map(|trip| trip_body(target.reference(), trip, &links))
         .collect();
     let path = format!("{}/trips", target.base());
-    let envelope = listing.body(&state, "trips", Vec::new(), count, &path, &links);
+    let envelope = listing.envelope(&state, count, &path, &links);
     Ok(seen.respond_page(request.headers(), envelope, "trips", &items))
 }
 

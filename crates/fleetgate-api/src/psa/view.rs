@@ -15,7 +15,7 @@ use fleetgate_core::vehicle::message::Privacy;
 use fleetgate_core::{DataScope, ErrorCode, FleetId, Profile, View};
 use fleetgate_store::vehicle_reads::FleetReach;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::fleets::hal_response;
 #[cfg(doc)]
@@ -124,19 +124,16 @@ impl Seen {
         hal_response(headers, body)
     }
 
-    /// The HAL answer of a page: `envelope` (from [`Listing::body`] with no items) with
-    /// `items` under `_embedded.{name}`. When every position may be seen, the items are
-    /// serialized straight into the answer; otherwise they go through [`Seen::respond`].
+    /// The HAL answer of a page: `envelope` (from [`Listing::envelope`]) with `items` under
+    /// `_embedded.{name}`. When every position may be seen, the items are serialized
+    /// straight into the answer; otherwise they go through [`Seen::respond`].
     pub fn respond_page<T: Serialize>(
         &self,
         headers: &HeaderMap,
-        envelope: Value,
+        mut envelope: Map<String, Value>,
         name: &str,
         items: &[T],
     ) -> Response {
-        let Value::Object(mut envelope) = envelope else {
-            return self.respond(headers, envelope);
-        };
         if !self.view.shows_positions(self.privacy) {
             let items: Result<Vec<Value>, _> = items.iter().map(serde_json::to_value).collect();
             let embedded = items.map(|items| json!({ name: Value::Array(items) }));
@@ -144,7 +141,6 @@ impl Seen {
             return self.respond(headers, Value::Object(envelope));
         }
 
-        envelope.remove("_embedded");
         let page = RawPage {
             envelope: &envelope,
             name,
