@@ -90,7 +90,7 @@ impl FleetRead {
         request: &Request,
         listing: &Listing,
         (name, suffix): (&str, &str),
-        (found, count): (&'r [InFleet<T>], u64),
+        (found, count): &'r (Vec<InFleet<T>>, u64),
         render: impl Fn(VehicleRef<'_>, &'r T, &Links<'_>) -> Option<B>,
     ) -> Response {
         let links = fleets::links(request, caller, &self.params);
@@ -99,7 +99,7 @@ impl FleetRead {
             .filter_map(|item| render(owner(&self.fleet, item), &item.record, &links))
             .collect();
         let path = format!("/fleets/{}/{suffix}", self.fleet.id);
-        let envelope = listing.envelope(state, count, &path, &links);
+        let envelope = listing.envelope(state, *count, &path, &links);
         self.seen
             .respond_page(request.headers(), envelope, name, &items)
     }
@@ -148,8 +148,7 @@ pub async fn list_status(
         Some(vehicles::status_body(vehicle, record, links))
     };
     let names = ("status", "status");
-    let found = (found.0.as_slice(), found.1);
-    Ok(read.page(&state, &caller, &request, &listing, names, found, render))
+    Ok(read.page(&state, &caller, &request, &listing, names, &found, render))
 }
 
 /// `GET /fleets/{fid}/maintenances`: the last maintenance figures of every vehicle of the
@@ -186,8 +185,7 @@ pub async fn list_maintenances(
         ))
     };
     let names = ("maintenances", "maintenances");
-    let found = (found.0.as_slice(), found.1);
-    Ok(read.page(&state, &caller, &request, &listing, names, found, render))
+    Ok(read.page(&state, &caller, &request, &listing, names, &found, render))
 }
 
 /// `GET /fleets/{fid}/alerts`: the alerts of the fleet's vehicles, newest first;
@@ -219,8 +217,7 @@ pub async fn list_alerts(
         Some(events::alert_json(vehicle, record, links))
     };
     let names = ("alerts", "alerts");
-    let found = (found.0.as_slice(), found.1);
-    Ok(read.page(&state, &caller, &request, &listing, names, found, render))
+    Ok(read.page(&state, &caller, &request, &listing, names, &found, render))
 }
 
 /// `GET /fleets/{fid}/alerts/{aid}`: one alert of one of the fleet's vehicles.
@@ -268,17 +265,16 @@ pub async fn list_trips(
     let listing = read.listing(&state, &caller, &request)?;
 
     let (offset, limit) = listing.window();
-    let (found, count) = state
+    let found = state
         .store()
         .fleet_trips_matching(read.reach(), &query, offset, limit)
         .await?;
 
     let names = ("trips", "trips");
-    let found = (found.as_slice(), count);
     let render = |vehicle: VehicleRef<'_>, record, links: &Links<'_>| {
         Some(trips::trip_body(vehicle, record, links))
     };
-    Ok(read.page(&state, &caller, &request, &listing, names, found, render))
+    Ok(read.page(&state, &caller, &request, &listing, names, &found, render))
 }
 
 /// `GET /fleets/{fid}/collisions`: the collisions of the fleet's vehicles, newest first.
@@ -310,8 +306,7 @@ pub async fn list_collisions(
     };
     // The spec names this collection's items `Collisions`, capitalised.
     let names = ("Collisions", "collisions");
-    let found = (found.0.as_slice(), found.1);
-    Ok(read.page(&state, &caller, &request, &listing, names, found, render))
+    Ok(read.page(&state, &caller, &request, &listing, names, &found, render))
 }
 
 /// `GET /fleets/{fid}/collisions/{cid}`: one collision of one of the fleet's vehicles.
