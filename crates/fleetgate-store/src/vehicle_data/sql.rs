@@ -81,15 +81,16 @@ impl WriteTx {
         }
     }
 
-    /// SQLite's `data_version` on the transaction's connection: it changes whenever another
-    /// connection commits. PostgreSQL has none (0).
-    pub(super) async fn data_version(&mut self) -> Result<i64, StoreError> {
+    /// SQLite's `data_version` on the transaction's connection, which changes whenever
+    /// another connection commits; none on PostgreSQL.
+    pub(super) async fn data_version(&mut self) -> Result<Option<i64>, StoreError> {
         match self {
             Self::Sqlite(tx) => sqlx::query_scalar("PRAGMA data_version")
                 .fetch_one(&mut **tx)
                 .await
+                .map(Some)
                 .map_err(failed("read the data version")),
-            Self::Postgres(_) => Ok(0),
+            Self::Postgres(_) => Ok(None),
         }
     }
 

@@ -108,20 +108,16 @@ impl LoadedStates {
         vins.dedup();
 
         let mut entries = BTreeMap::new();
-        let version = match tx.backend() {
-            Backend::Postgres => {
-                create_missing(tx, &vins).await?;
-                None
-            }
-            Backend::Sqlite => {
-                let version = tx.data_version().await?;
+        let version = tx.data_version().await?;
+        match version {
+            None => create_missing(tx, &vins).await?,
+            Some(version) => {
                 for loaded in written.take(version, &vins) {
                     entries.insert(loaded.state.vin.clone(), loaded);
                 }
                 vins.retain(|vin| !entries.contains_key(*vin));
-                Some(version)
             }
-        };
+        }
         let rows = select_states(tx, &vins).await?;
 
         for (vin, json) in rows {
