@@ -27,7 +27,7 @@ pub fn position_base(fix: &PositionFix, vin: &Vin) -> Value {
 }
 
 /// A body as a `Value`, for the answers that are assembled as trees.
-fn to_value(body: impl Serialize) -> Value {
+pub fn to_value(body: impl Serialize) -> Value {
     // Serializing these bodies cannot fail: their keys are strings and their floats are
     // finite measurements (NaN would become null).
     serde_json::to_value(body).unwrap_or(Value::Null)

@@ -121,7 +121,7 @@ pub(super) async fn vehicle_trip(
 
 /// The spec's `Trip` with its links: itself, its vehicle, waypoints, alerts and collisions.
 pub(super) fn trip_json(vehicle: VehicleRef<'_>, trip: &Trip, links: &Links<'_>) -> Value {
-    serde_json::to_value(trip_body(vehicle, trip, links)).unwrap_or(Value::Null)
+    render::to_value(trip_body(vehicle, trip, links))
 }
 
 /// [`trip_json`], to be serialized straight into a page.

@@ -22,6 +22,7 @@ use super::fleets::hal_response;
 use super::listing::Listing;
 use super::listing::RawPage;
 use super::params::QueryParams;
+use super::render;
 use super::vehicles::Target;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -135,9 +136,8 @@ impl Seen {
         items: &[T],
     ) -> Response {
         if !self.view.shows_positions(self.privacy) {
-            let items: Result<Vec<Value>, _> = items.iter().map(serde_json::to_value).collect();
-            let embedded = items.map(|items| json!({ name: Value::Array(items) }));
-            envelope.insert("_embedded".into(), embedded.unwrap_or(Value::Null));
+            let items: Vec<Value> = items.iter().map(render::to_value).collect();
+            envelope.insert("_embedded".into(), json!({ name: items }));
             return self.respond(headers, Value::Object(envelope));
         }
 
