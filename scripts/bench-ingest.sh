@@ -20,6 +20,7 @@
 #   CONNECT_RATE=500 new vehicle connections per second
 #   FLEETGATE_BIN    use this binary instead of building one with cargo --release
 #   KEEP_WORKDIR=1   keep the temporary directory (data dir, logs)
+#   SERVER_RUST_LOG  the server's log filter (default warn,fleetgate::commands=info)
 # Installs what is missing: sqlite3, jq. Everything listens on 127.0.0.1 only.
 set -euo pipefail
 
@@ -93,7 +94,7 @@ main() {
 
     local mqtt_port https_port
     mqtt_port="$(free_port)"; https_port="$(free_port)"
-    NO_COLOR=1 RUST_LOG="warn,fleetgate::commands=info" "$FLEETGATE_BIN" --data-dir "$DATA" serve \
+    NO_COLOR=1 RUST_LOG="${SERVER_RUST_LOG:-warn,fleetgate::commands=info}" "$FLEETGATE_BIN" --data-dir "$DATA" serve \
         --listen "127.0.0.1:$https_port" --mqtt-listen "127.0.0.1:$mqtt_port" \
         >"$WORK/server.log" 2>&1 &
     SERVER_PID=$!

@@ -189,9 +189,13 @@ async fn connect_sqlite(url: &str) -> Result<(SqlitePool, SqlitePool), StoreErro
         .connect_with(options.clone())
         .await
         .map_err(failed)?;
+    // The writer copies the log back itself only once it passes WRITER_CHECKPOINT_PAGES;
+    // until then the background checkpoint does the copying (see checkpoint_wal).
+    let writer_options =
+        options.pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES.to_string());
     let writer = SqlitePoolOptions::new()
         .max_connections(1)
-        .connect_with(options)
+        .connect_with(writer_options)
         .await
         .map_err(failed)?;
     tokio::spawn(checkpoint_wal(pool.clone()));
@@ -199,7 +203,11 @@ async fn connect_sqlite(url: &str) -> Result<(SqlitePool, SqlitePool), StoreErro
 }
 
 /// How often the write-ahead log is copied back into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// The size of the write-ahead log (pages of 4 KiB, 64 MiB) past which a commit of the
+/// writer connection checkpoints it itself (SQLite's default is 1,000 pages).
+const WRITER_CHECKPOINT_PAGES: u32 = 16_384;
 
 /// Copies the write-ahead log back into the database, beside the writer, until the pool
 /// closes.

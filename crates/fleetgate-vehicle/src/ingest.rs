@@ -179,7 +179,7 @@ impl Ingestor {
             stats: stats.clone(),
         };
 
-        let task = tokio::spawn(writer.run());
+        let task = tokio::task::spawn_blocking(move || writer.run_on_own_thread());
         (Self { queue, stats }, task)
     }
 
@@ -207,6 +207,23 @@ struct Writer {
 }
 
 impl Writer {
+    /// Runs the writer on a runtime of its own, on the calling (blocking) thread.
+    ///
+    /// Each batch waits for the database several times (statements, commit). On the
+    /// server's runtime every wake-up would queue behind the thousands of connection tasks
+    /// woken by the previous commit; on its own thread the writer resumes at once, and the
+    /// connections' work overlaps with the database's.
+    fn run_on_own_thread(self) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .thread_name("ingest-writer")
+            .build();
+        match runtime {
+            Ok(runtime) => runtime.block_on(self.run()),
+            Err(error) => tracing::error!(%error, "the ingestion writer cannot start"),
+        }
+    }
+
     /// Commits batches until every [`Ingestor`] is dropped and the queue is empty.
     async fn run(mut self) {
         while let Some(batch) = self.next_batch().await {
