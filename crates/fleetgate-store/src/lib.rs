@@ -37,7 +37,7 @@ pub use records::{
     Application, ApplicationTerms, Certificate, CsrRequest, CsrStatus, Fleet, NewCertificate,
     NewPartner, Partner, Vehicle,
 };
-pub use vehicle_data::{InboundMessage, IngestReport, StoredMessage};
+pub use vehicle_data::{InboundMessage, IngestReport, StateWrites, StoredMessage};
 
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,8 +191,7 @@ async fn connect_sqlite(url: &str) -> Result<(SqlitePool, SqlitePool), StoreErro
         .map_err(failed)?;
     // The writer copies the log back itself only once it passes WRITER_CHECKPOINT_PAGES;
     // until then the background checkpoint does the copying (see checkpoint_wal).
-    let writer_options =
-        options.pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES.to_string());
+    let writer_options = options.pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES.to_string());
     let writer = SqlitePoolOptions::new()
         .max_connections(1)
         .connect_with(writer_options)

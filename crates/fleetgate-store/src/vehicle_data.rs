@@ -25,6 +25,7 @@ mod rows;
 mod sql;
 mod states;
 
+pub use states::StateWrites;
 pub(crate) use states::WrittenStates;
 
 use fleetgate_core::vehicle::{Channel, MessageError, VehicleMessage};

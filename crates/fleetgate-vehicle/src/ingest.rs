@@ -6,10 +6,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fleetgate_store::{InboundMessage, Store};
+use fleetgate_store::{InboundMessage, StateWrites, Store};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+
+/// How often, at most, the vehicle states are written while messages keep coming.
+const STATES_EVERY: Duration = Duration::from_secs(1);
 
 /// How the writer batches.
 #[derive(Debug, Clone, Copy)]
@@ -224,12 +227,37 @@ impl Writer {
         }
     }
 
-    /// Commits batches until every [`Ingestor`] is dropped and the queue is empty.
+    /// Commits batches until every [`Ingestor`] is dropped and the queue is empty, then
+    /// writes the vehicle states still unwritten.
     async fn run(mut self) {
+        if let Err(error) = self.store.recover_vehicle_states().await {
+            tracing::error!(%error, "vehicle states not rebuilt; the next batch tries again");
+        }
+        let mut states_written = Instant::now();
         while let Some(batch) = self.next_batch().await {
-            self.commit(batch).await;
+            let when = self.state_writes(states_written);
+            self.commit(batch, when).await;
+            if when == StateWrites::Now {
+                states_written = Instant::now();
+            }
+        }
+
+        if let Err(error) = self.store.write_vehicle_states().await {
+            tracing::error!(%error, "vehicle states not written; rebuilt at the next start");
         }
         tracing::debug!(stats = %self.stats.summary(), "ingestion writer stopped");
+    }
+
+    /// Whether the next batch writes the vehicle states: yes when no message waits (they
+    /// are then visible as soon as the batch is acknowledged), or when they were last
+    /// written [`STATES_EVERY`] ago; under load, a vehicle's state is written once per
+    /// period rather than with each of its messages.
+    fn state_writes(&self, last_written: Instant) -> StateWrites {
+        if self.receiver.is_empty() || last_written.elapsed() >= STATES_EVERY {
+            StateWrites::Now
+        } else {
+            StateWrites::Later
+        }
     }
 
     /// Waits for a first message, then gathers more until the batch is full or its first
@@ -255,12 +283,12 @@ impl Writer {
         Some(batch)
     }
 
-    async fn commit(&self, batch: Vec<Pending>) {
+    async fn commit(&self, batch: Vec<Pending>, when: StateWrites) {
         let (messages, senders): (Vec<_>, Vec<_>) =
             batch.into_iter().map(|p| (p.inbound, p.done)).unzip();
         let started = Instant::now();
 
-        let outcome = self.store.ingest(&messages).await;
+        let outcome = self.store.ingest_with(&messages, when).await;
 
         let committed_at = OffsetDateTime::now_utc();
         let reply = match outcome {

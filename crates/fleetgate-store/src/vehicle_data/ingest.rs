@@ -1,75 +1,171 @@
 //! The write path of vehicle data: storing batches of messages with what they derive, and
 //! closing the trips of vehicles gone silent.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use fleetgate_core::vehicle::derive;
 use fleetgate_core::vehicle::{Record, VehicleMessage};
 use fleetgate_core::Vin;
 use time::OffsetDateTime;
 
+use super::queries::{stored_message, MessageRow};
 use super::rows::RecordSet;
-use super::sql::{failed, Bind, MultiRow, WriteTx};
-use super::states::LoadedStates;
+use super::sql::{failed, on_tx, Bind, MultiRow, WriteTx};
+use super::states::{states_through, LoadedStates, StateWrites};
 use super::{InboundMessage, IngestReport};
-use crate::{on_pool, to_millis, Store, StoreError};
+use crate::{on_pool, to_millis, Backend, Store, StoreError};
 
-const INSERT_MESSAGES: MultiRow = MultiRow {
+/// Inserts messages; returns those new, with their `rowid`, the order of their arrival.
+const INSERT_MESSAGES_SQLITE: MultiRow = MultiRow {
     head: "INSERT INTO vehicle_messages (vin, id, channel, at, received_at, payload) ",
-    tail: " ON CONFLICT (vin, id) DO NOTHING RETURNING vin, id",
+    tail: " ON CONFLICT (vin, id) DO NOTHING RETURNING rowid, vin, id",
     operation: "store vehicle messages",
 };
+
+/// Inserts messages; returns those new (PostgreSQL needs no arrival order).
+const INSERT_MESSAGES_POSTGRES: MultiRow = MultiRow {
+    head: "INSERT INTO vehicle_messages (vin, id, channel, at, received_at, payload) ",
+    tail: " ON CONFLICT (vin, id) DO NOTHING RETURNING CAST(NULL AS BIGINT), vin, id",
+    operation: "store vehicle messages",
+};
+
+/// The messages after the last one whose effects the stored states hold, in arrival order.
+const MESSAGES_AFTER: &str = "SELECT rowid, vin, id, channel, at, received_at, payload \
+                              FROM vehicle_messages WHERE rowid > $1 ORDER BY rowid";
 
 /// How many vehicles one transaction of [`Store::close_silent_trips`] handles, so that the
 /// sweep never holds the write lock long.
 const SWEEP_CHUNK: usize = 500;
 
+/// A new message, with its arrival number on SQLite (`rowid`).
+type Fresh<'b> = (Option<i64>, &'b VehicleMessage);
+
 impl Store {
+    /// Stores a batch of messages and everything derived from them, in one transaction,
+    /// states included: [`Store::ingest_with`] with [`StateWrites::Now`].
+    pub async fn ingest(&self, batch: &[InboundMessage]) -> Result<IngestReport, StoreError> {
+        self.ingest_with(batch, StateWrites::Now).await
+    }
+
     /// Stores a batch of messages and everything derived from them, in one transaction.
     ///
     /// A message whose VIN and id are already stored, or appear earlier in the batch, is a
     /// duplicate: skipped, and not applied again. The new ones are applied in batch order
     /// to their vehicle's [`VehicleState`](fleetgate_core::vehicle::VehicleState) (the
-    /// stored one, or a new one) with [`derive::apply`]; then the states and the last
-    /// version of each derived record are written. Nothing is stored unless all is: once
+    /// stored one, or a new one) with [`derive::apply`]; then the last version of each
+    /// derived record is written, and the states `when` says (see [`StateWrites`]). Once
     /// this returns `Ok`, the messages may be acknowledged to the vehicles.
     ///
     /// On PostgreSQL the vehicles' states are locked until the commit, so that nodes
-    /// ingesting the same vehicle take turns.
-    pub async fn ingest(&self, batch: &[InboundMessage]) -> Result<IngestReport, StoreError> {
+    /// ingesting the same vehicle take turns, and always written with the messages.
+    pub async fn ingest_with(
+        &self,
+        batch: &[InboundMessage],
+        when: StateWrites,
+    ) -> Result<IngestReport, StoreError> {
         if batch.is_empty() {
             return Ok(IngestReport::default());
         }
+        self.recover_vehicle_states().await?;
+
+        let outcome = self.ingest_in_one_transaction(batch, when).await;
+        if outcome.is_err() {
+            self.written_states.forget();
+        }
+        outcome
+    }
+
+    async fn ingest_in_one_transaction(
+        &self,
+        batch: &[InboundMessage],
+        when: StateWrites,
+    ) -> Result<IngestReport, StoreError> {
         let unique = first_occurrences(batch);
         let mut tx = self.begin_write("ingest vehicle messages").await?;
 
         let fresh = insert_messages(&mut tx, &unique).await?;
-        let vins: Vec<&Vin> = fresh.iter().map(|message| &message.vin).collect();
-        // LIMITATION: every batch writes back the whole state of each vehicle it touches;
-        // writing them once a second instead needs a replay of the messages after a crash
-        // (docs/benchmarks.md §3).
+        let vins: Vec<&Vin> = fresh.iter().map(|(_, message)| &message.vin).collect();
         let mut states = LoadedStates::lock(&mut tx, &vins, &self.written_states).await?;
-        let stored_open = states.open_trip_ids();
+        let records = apply(&mut states, fresh.iter().map(|(_, message)| *message));
 
-        let mut records = RecordSet::default();
-        for message in &fresh {
-            let state = states.get_mut(&message.vin);
-            derive::apply(state, message)
-                .into_iter()
-                .for_each(|record| records.add(record));
-        }
-        records.keep_stored_open_trips(&stored_open);
-
-        states.write(&mut tx).await?;
+        let last = fresh.iter().filter_map(|(number, _)| *number).max();
+        let through = last.unwrap_or(0).max(self.written_states.applied_through());
+        states
+            .write(&mut tx, when, &self.written_states, through)
+            .await?;
         records.write(&mut tx).await?;
         tx.commit("ingest vehicle messages").await?;
-        states.committed(&self.written_states);
+        states.committed(&self.written_states, through);
 
         Ok(IngestReport {
             stored: fresh.len(),
             duplicates: batch.len() - fresh.len(),
             records: records.len(),
         })
+    }
+
+    /// Writes the states whose writing was put off ([`StateWrites::Later`]); returns how
+    /// many changed. Nothing to do on PostgreSQL.
+    pub async fn write_vehicle_states(&self) -> Result<usize, StoreError> {
+        if self.written_states.unwritten() == 0 {
+            return Ok(0);
+        }
+        let outcome = async {
+            let mut tx = self.begin_write("write vehicle states").await?;
+            let mut states = LoadedStates::lock(&mut tx, &[], &self.written_states).await?;
+            let through = self.written_states.applied_through();
+            let written = states
+                .write(&mut tx, StateWrites::Now, &self.written_states, through)
+                .await?;
+            tx.commit("write vehicle states").await?;
+            states.committed(&self.written_states, through);
+            Ok(written)
+        }
+        .await;
+        if outcome.is_err() {
+            self.written_states.forget();
+        }
+        outcome
+    }
+
+    /// On SQLite, makes the states complete: applies again the messages stored after the
+    /// last one whose effects the stored states hold (those of a process that stopped
+    /// before it wrote its states), and writes the states. Runs once per process, and
+    /// again after a failed transaction; returns how many messages it applied.
+    pub async fn recover_vehicle_states(&self) -> Result<usize, StoreError> {
+        if self.backend() == Backend::Postgres || self.written_states.recovered() {
+            return Ok(0);
+        }
+        let mut tx = self.begin_write("rebuild vehicle states").await?;
+
+        let last = last_message_number(&mut tx).await?;
+        let through = states_through(&mut tx).await?;
+        // States stored before their last message was recorded hold every message.
+        let rows = match through {
+            Some(through) => messages_after(&mut tx, through).await?,
+            None => Vec::new(),
+        };
+        let messages = decode_messages(rows);
+
+        let vins: Vec<&Vin> = messages.iter().map(|message| &message.vin).collect();
+        let mut states = LoadedStates::lock(&mut tx, &vins, &self.written_states).await?;
+        let records = apply(&mut states, messages.iter());
+        states
+            .write(&mut tx, StateWrites::Now, &self.written_states, last)
+            .await?;
+        records.write(&mut tx).await?;
+        tx.commit("rebuild vehicle states").await?;
+        states.committed(&self.written_states, last);
+        self.written_states.set_recovered(last);
+
+        if !messages.is_empty() {
+            tracing::info!(
+                messages = messages.len(),
+                vehicles = vins.len(),
+                "vehicle states rebuilt from the messages stored after their last write"
+            );
+        }
+        Ok(messages.len())
     }
 
     /// Closes the trips of the vehicles that have been silent too long at `now`.
@@ -79,11 +175,16 @@ impl Store {
     /// the states, a few hundred vehicles per transaction. Returns how many trips were
     /// closed.
     pub async fn close_silent_trips(&self, now: OffsetDateTime) -> Result<usize, StoreError> {
+        self.recover_vehicle_states().await?;
         let vins = self.silent_candidates(now).await?;
 
         let mut closed = 0;
         for chunk in vins.chunks(SWEEP_CHUNK) {
-            closed += self.close_trips_of(chunk, now).await?;
+            let outcome = self.close_trips_of(chunk, now).await;
+            if outcome.is_err() {
+                self.written_states.forget();
+            }
+            closed += outcome?;
         }
         Ok(closed)
     }
@@ -114,6 +215,7 @@ impl Store {
         let mut tx = self.begin_write("close silent trips").await?;
         let vins: Vec<&Vin> = vins.iter().collect();
         let mut states = LoadedStates::lock(&mut tx, &vins, &self.written_states).await?;
+        let through = self.written_states.applied_through();
 
         let mut records = RecordSet::default();
         let mut closed = 0;
@@ -124,10 +226,12 @@ impl Store {
             }
         }
 
-        states.write(&mut tx).await?;
+        states
+            .write(&mut tx, StateWrites::Now, &self.written_states, through)
+            .await?;
         records.write(&mut tx).await?;
         tx.commit("close silent trips").await?;
-        states.committed(&self.written_states);
+        states.committed(&self.written_states, through);
         Ok(closed)
     }
 }
@@ -146,29 +250,100 @@ fn key(inbound: &InboundMessage) -> (&str, &str) {
     (inbound.message.vin.as_str(), inbound.message.id.as_str())
 }
 
-/// Inserts the messages not stored yet; returns them, in the order given.
+/// Derives the records of `messages`, applied in order to their vehicles' states.
+fn apply<'m>(
+    states: &mut LoadedStates,
+    messages: impl Iterator<Item = &'m VehicleMessage>,
+) -> RecordSet {
+    let stored_open = states.open_trip_ids();
+    let mut records = RecordSet::default();
+    for message in messages {
+        let state = states.get_mut(&message.vin);
+        derive::apply(state, message)
+            .into_iter()
+            .for_each(|record| records.add(record));
+    }
+    records.keep_stored_open_trips(&stored_open);
+    records
+}
+
+/// Inserts the messages not stored yet; returns them, in the order given, with their
+/// arrival number on SQLite.
 ///
-/// The rows are sent in key order, so that two transactions inserting the same messages
-/// reach them in the same order and wait for each other rather than deadlock.
+/// On SQLite the rows are sent in the order given, so that their `rowid`s follow the order
+/// in which the messages are applied. On PostgreSQL they are sent in key order, so that two
+/// transactions inserting the same messages reach them in the same order and wait for each
+/// other rather than deadlock.
 async fn insert_messages<'b>(
     tx: &mut WriteTx,
     unique: &[&'b InboundMessage],
-) -> Result<Vec<&'b VehicleMessage>, StoreError> {
-    let mut sorted = unique.to_vec();
-    sorted.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
-    let rows: Vec<Vec<Bind<'_>>> = sorted.iter().map(|inbound| message_row(inbound)).collect();
+) -> Result<Vec<Fresh<'b>>, StoreError> {
+    let mut sent = unique.to_vec();
+    let statement = match tx.backend() {
+        Backend::Sqlite => INSERT_MESSAGES_SQLITE,
+        Backend::Postgres => {
+            sent.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
+            INSERT_MESSAGES_POSTGRES
+        }
+    };
+    let rows: Vec<Vec<Bind<'_>>> = sent.iter().map(|inbound| message_row(inbound)).collect();
 
-    let inserted = INSERT_MESSAGES.fetch_pairs(tx, &rows).await?;
-    let inserted: HashSet<(&str, &str)> = inserted
+    let inserted: Vec<(Option<i64>, String, String)> = statement.fetch(tx, &rows).await?;
+    let numbers: HashMap<(&str, &str), Option<i64>> = inserted
         .iter()
-        .map(|(vin, id)| (vin.as_str(), id.as_str()))
+        .map(|(number, vin, id)| ((vin.as_str(), id.as_str()), *number))
         .collect();
 
     Ok(unique
         .iter()
-        .filter(|inbound| inserted.contains(&key(inbound)))
-        .map(|inbound| &inbound.message)
+        .filter_map(|inbound| {
+            let number = numbers.get(&key(inbound))?;
+            Some((*number, &inbound.message))
+        })
         .collect())
+}
+
+/// The number of the last message stored (0 for none).
+async fn last_message_number(tx: &mut WriteTx) -> Result<i64, StoreError> {
+    let sql = "SELECT COALESCE(MAX(rowid), 0) FROM vehicle_messages";
+    on_tx!(tx, conn => sqlx::query_scalar(sql).fetch_one(&mut **conn).await)
+        .map_err(failed("find the last vehicle message"))
+}
+
+/// The messages stored after message `through`, in arrival order.
+async fn messages_after(tx: &mut WriteTx, through: i64) -> Result<Vec<MessageRow>, StoreError> {
+    let rows: Vec<(i64, String, String, String, i64, i64, String)> = on_tx!(tx, conn => {
+        sqlx::query_as(MESSAGES_AFTER)
+            .bind(through)
+            .fetch_all(&mut **conn)
+            .await
+    })
+    .map_err(failed("read the messages to apply again"))?;
+
+    Ok(rows
+        .into_iter()
+        .map(|(_, vin, id, channel, at, received_at, payload)| {
+            (vin, id, channel, at, received_at, payload)
+        })
+        .collect())
+}
+
+/// The messages of `rows`, parsed again; one that no longer parses is left out, logged.
+fn decode_messages(rows: Vec<MessageRow>) -> Vec<VehicleMessage> {
+    let mut messages = Vec::with_capacity(rows.len());
+    for row in rows {
+        let decoded = stored_message(row).and_then(|stored| {
+            stored.decode().map_err(|error| StoreError::Corrupt {
+                what: "vehicle_messages.payload",
+                detail: format!("message {} of {}: {error}", stored.id, stored.vin.as_str()),
+            })
+        });
+        match decoded {
+            Ok(message) => messages.push(message),
+            Err(error) => tracing::warn!(%error, "stored message not applied again"),
+        }
+    }
+    messages
 }
 
 /// The row of a message.

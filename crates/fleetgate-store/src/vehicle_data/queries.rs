@@ -66,11 +66,25 @@ const STOLEN_PERIODS: Listing = Listing {
 };
 
 /// A raw message row: vin, id, channel, at, received_at, payload.
-type MessageRow = (String, String, String, i64, i64, String);
+pub(super) type MessageRow = (String, String, String, i64, i64, String);
 
 impl Store {
-    /// The stored state of a vehicle; none if it never sent a message.
+    /// The state of a vehicle; none if it never sent a message.
+    ///
+    /// On SQLite the state this process's writer holds is the most recent (its writing
+    /// may have been put off); otherwise the stored one.
     pub async fn vehicle_state(&self, vin: &Vin) -> Result<Option<VehicleState>, StoreError> {
+        match self.written_states.get(vin) {
+            Some(state) => Ok(Some(state)),
+            None => self.stored_vehicle_state(vin).await,
+        }
+    }
+
+    /// The state of a vehicle as stored in the database; none if it has no row yet.
+    pub async fn stored_vehicle_state(
+        &self,
+        vin: &Vin,
+    ) -> Result<Option<VehicleState>, StoreError> {
         let sql = "SELECT state FROM vehicle_states WHERE vin = $1";
         let json: Option<String> = on_pool!(self, pool => sqlx::query_scalar(sql)
             .bind(vin.as_str())
@@ -292,7 +306,7 @@ fn sql_offset(offset: u64) -> i64 {
 }
 
 /// A message read back from its row.
-fn stored_message(row: MessageRow) -> Result<StoredMessage, StoreError> {
+pub(super) fn stored_message(row: MessageRow) -> Result<StoredMessage, StoreError> {
     let (vin, id, channel, at, received_at, payload) = row;
     let vin = Vin::parse(&vin).map_err(|e| StoreError::Corrupt {
         what: "vehicle_messages.vin",

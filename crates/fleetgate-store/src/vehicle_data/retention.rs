@@ -8,11 +8,13 @@
 use time::OffsetDateTime;
 
 use super::sql::failed;
-use crate::{on_pool, to_millis, Store, StoreError};
+use crate::{on_pool, to_millis, Backend, Store, StoreError};
 
 /// One kind of data to prune: a statement deleting at most `$2` rows older than `$1`.
 struct Pruned {
     delete: &'static str,
+    /// The statement on SQLite, where it differs.
+    sqlite: Option<&'static str>,
     operation: &'static str,
 }
 
@@ -22,30 +24,42 @@ const PRUNED: [Pruned; 6] = [
     Pruned {
         delete: "DELETE FROM vehicle_messages WHERE (vin, id) IN \
                  (SELECT vin, id FROM vehicle_messages WHERE at < $1 LIMIT $2)",
+        // The last message stored is kept, however old, so that the next one gets a higher
+        // rowid: the rebuild of the states after a crash finds messages by rowid.
+        sqlite: Some(
+            "DELETE FROM vehicle_messages WHERE rowid IN \
+             (SELECT rowid FROM vehicle_messages WHERE at < $1 \
+              AND rowid < (SELECT MAX(rowid) FROM vehicle_messages) LIMIT $2)",
+        ),
         operation: "prune vehicle messages",
     },
     Pruned {
         delete: "DELETE FROM trips WHERE id IN \
                  (SELECT id FROM trips WHERE stopped_at < $1 LIMIT $2)",
+        sqlite: None,
         operation: "prune trips",
     },
     Pruned {
         delete: "DELETE FROM alerts WHERE id IN \
                  (SELECT id FROM alerts WHERE ended_at < $1 LIMIT $2)",
+        sqlite: None,
         operation: "prune alerts",
     },
     Pruned {
         delete: "DELETE FROM alarms WHERE id IN (SELECT id FROM alarms WHERE at < $1 LIMIT $2)",
+        sqlite: None,
         operation: "prune alarms",
     },
     Pruned {
         delete: "DELETE FROM collisions WHERE id IN \
                  (SELECT id FROM collisions WHERE at < $1 LIMIT $2)",
+        sqlite: None,
         operation: "prune collisions",
     },
     Pruned {
         delete: "DELETE FROM stolen_periods WHERE id IN \
                  (SELECT id FROM stolen_periods WHERE ended_at < $1 LIMIT $2)",
+        sqlite: None,
         operation: "prune stolen periods",
     },
 ];
@@ -77,7 +91,11 @@ impl Store {
     async fn prune(&self, pruned: &Pruned, cutoff: i64, max_rows: u32) -> Result<u64, StoreError> {
         let mut deleted = 0;
         loop {
-            let done = on_pool!(self, pool => sqlx::query(pruned.delete)
+            let delete = match self.backend() {
+                Backend::Sqlite => pruned.sqlite.unwrap_or(pruned.delete),
+                Backend::Postgres => pruned.delete,
+            };
+            let done = on_pool!(self, pool => sqlx::query(delete)
                 .bind(cutoff)
                 .bind(i64::from(max_rows))
                 .execute(pool)

@@ -53,6 +53,7 @@ macro_rules! on_tx {
         }
     };
 }
+pub(super) use on_tx;
 
 impl Store {
     /// Begins a write transaction.
@@ -159,7 +160,7 @@ macro_rules! values_query {
 pub(super) struct MultiRow {
     /// `INSERT INTO table (columns) `.
     pub head: &'static str,
-    /// ` ON CONFLICT ...`, and `RETURNING ...` for [`MultiRow::fetch_pairs`].
+    /// ` ON CONFLICT ...`, and `RETURNING ...` for [`MultiRow::fetch`].
     pub tail: &'static str,
     /// What the statement does, for errors.
     pub operation: &'static str,
@@ -186,21 +187,26 @@ impl MultiRow {
         Ok(affected)
     }
 
-    /// Sends every row; returns the pairs of text its `RETURNING` clause names.
-    pub(super) async fn fetch_pairs(
+    /// Sends every row; returns the rows its `RETURNING` clause names, as `T`.
+    pub(super) async fn fetch<T>(
         &self,
         tx: &mut WriteTx,
         rows: &[Vec<Bind<'_>>],
-    ) -> Result<Vec<(String, String)>, StoreError> {
+    ) -> Result<Vec<T>, StoreError>
+    where
+        T: Send + Unpin,
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+        T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
         let mut returned = Vec::with_capacity(rows.len());
         for chunk in self.chunks(tx.backend(), rows) {
             let full = chunk.len() == MAX_ROWS_PER_STATEMENT;
-            let pairs: Vec<(String, String)> = on_tx!(tx, conn => {
+            let fetched: Vec<T> = on_tx!(tx, conn => {
                 let mut builder = values_query!(self.head, chunk, self.tail);
                 builder.build_query_as().persistent(full).fetch_all(&mut **conn).await
             })
             .map_err(failed(self.operation))?;
-            returned.extend(pairs);
+            returned.extend(fetched);
         }
         Ok(returned)
     }

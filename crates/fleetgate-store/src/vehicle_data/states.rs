@@ -14,7 +14,7 @@ use fleetgate_core::vehicle::VehicleState;
 use fleetgate_core::Vin;
 use time::OffsetDateTime;
 
-use super::sql::{select_pairs_in, Bind, MultiRow, WriteTx};
+use super::sql::{failed, on_tx, select_pairs_in, Bind, MultiRow, WriteTx};
 use crate::{to_millis, Backend, StoreError};
 
 const SELECT_STATES: &str = "SELECT vin, state FROM vehicle_states WHERE vin IN ";
@@ -34,57 +34,155 @@ const UPSERT_STATES: MultiRow = MultiRow {
     operation: "store vehicle states",
 };
 
-/// The most states [`WrittenStates`] keeps (a few KB each).
+/// The most states [`WrittenStates`] keeps (a few KB each); states waiting to be written
+/// are kept whatever their number.
 const WRITTEN_CAPACITY: usize = 20_000;
 
-/// The states the SQLite writer connection committed last, so that the next batches of the
-/// same vehicles need not read and decode them again.
+/// The setting holding the last message (its SQLite `rowid`) whose effects the stored
+/// states hold; the messages after it are applied again after a crash.
+const STATES_THROUGH: &str = "vehicle_states_through";
+
+/// When the states of a transaction are written to their table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateWrites {
+    /// With the transaction's messages (always so on PostgreSQL).
+    Now,
+    /// On SQLite, later: they stay in memory, and the next transaction that writes states
+    /// writes them too. The messages are committed either way, and a crash before then
+    /// loses nothing: the states are rebuilt from the messages stored after the last write.
+    Later,
+}
+
+/// The states held in memory by the SQLite writer connection: those it committed last, so
+/// that the next batches of the same vehicles need not read and decode them again, and
+/// those whose writing was put off ([`StateWrites::Later`]).
 ///
-/// They are trusted only while no other connection has written to the database since:
-/// SQLite's `data_version` tells, and any other write (another process, an operator
-/// command, this node's rate-limit counts) drops them all. PostgreSQL, shared by several
-/// nodes, always reads its rows (and locks them).
+/// The stored state of a vehicle always holds the effects of every message up to the
+/// `vehicle_states_through` setting; a held state also holds those of the messages after
+/// it. Another connection's commit (another process, an operator command, retention)
+/// makes the held states that were written stale, since it may have written them too:
+/// SQLite's `data_version` tells, and they are dropped. The ones not yet written are kept:
+/// on SQLite one process ingests at a time, so nobody else can have newer ones.
+///
+/// PostgreSQL, shared by several nodes, always reads its rows (and locks them).
 #[derive(Debug, Default)]
-pub(crate) struct WrittenStates(parking_lot::Mutex<Written>);
+pub(crate) struct WrittenStates(parking_lot::Mutex<Held>);
 
 #[derive(Debug, Default)]
-struct Written {
+struct Held {
     /// The `data_version` the states were committed under.
     version: Option<i64>,
     states: HashMap<Vin, Loaded>,
+    /// The last message applied to the held states.
+    applied_through: i64,
+    /// Whether the states were rebuilt from the messages after the last write (once per
+    /// process, and again after a failed transaction).
+    recovered: bool,
 }
 
 impl WrittenStates {
-    /// Takes the kept states of `vins` that are still valid under `version`.
+    /// Takes the held states of `vins` that are still valid under `version`.
     fn take(&self, version: i64, vins: &[&Vin]) -> Vec<Loaded> {
-        let mut written = self.0.lock();
-        if written.version != Some(version) {
-            written.states.clear();
-            written.version = Some(version);
+        let mut held = self.0.lock();
+        if held.version != Some(version) {
+            held.states.retain(|_, loaded| loaded.unwritten);
+            held.version = Some(version);
         }
         vins.iter()
-            .filter_map(|vin| written.states.remove(*vin))
+            .filter_map(|vin| held.states.remove(*vin))
             .collect()
     }
 
-    /// Keeps the states a transaction committed.
-    fn keep(&self, version: i64, states: LoadedStates) {
-        let mut written = self.0.lock();
-        if written.version != Some(version) || written.states.len() >= WRITTEN_CAPACITY {
-            written.states.clear();
-            written.version = Some(version);
+    /// Takes every state not written yet.
+    fn take_unwritten(&self) -> Vec<Loaded> {
+        let mut held = self.0.lock();
+        let vins: Vec<Vin> = held
+            .states
+            .iter()
+            .filter(|(_, loaded)| loaded.unwritten)
+            .map(|(vin, _)| vin.clone())
+            .collect();
+        vins.iter()
+            .filter_map(|vin| held.states.remove(vin))
+            .collect()
+    }
+
+    /// Keeps the states a transaction committed, and the last message it applied.
+    fn keep(&self, version: i64, states: LoadedStates, applied_through: i64) {
+        let mut held = self.0.lock();
+        if held.version != Some(version) {
+            held.states.retain(|_, loaded| loaded.unwritten);
+            held.version = Some(version);
         }
-        for (vin, loaded) in states.entries {
-            written.states.insert(vin, loaded);
+        if held.states.len() >= WRITTEN_CAPACITY {
+            held.states.retain(|_, loaded| loaded.unwritten);
         }
+        held.states.extend(states.entries);
+        held.applied_through = held.applied_through.max(applied_through);
+    }
+
+    /// A copy of the held state of `vin`, the most recent there is.
+    pub(super) fn get(&self, vin: &Vin) -> Option<VehicleState> {
+        self.0
+            .lock()
+            .states
+            .get(vin)
+            .map(|loaded| loaded.state.clone())
+    }
+
+    /// The last message applied to the held states.
+    pub(super) fn applied_through(&self) -> i64 {
+        self.0.lock().applied_through
+    }
+
+    /// Whether the held states are known to be complete.
+    pub(super) fn recovered(&self) -> bool {
+        self.0.lock().recovered
+    }
+
+    /// After a rebuild: the held states are complete up to `applied_through`.
+    pub(super) fn set_recovered(&self, applied_through: i64) {
+        let mut held = self.0.lock();
+        held.recovered = true;
+        held.applied_through = applied_through;
+    }
+
+    /// After a failed transaction, whose states may have held unwritten effects of
+    /// committed messages: drops everything, so that the next transaction rebuilds the
+    /// states from the stored ones and the messages after them.
+    pub(super) fn forget(&self) {
+        let mut held = self.0.lock();
+        held.states.clear();
+        held.recovered = false;
+    }
+
+    /// How many states wait to be written.
+    pub(super) fn unwritten(&self) -> usize {
+        let held = self.0.lock();
+        held.states
+            .values()
+            .filter(|loaded| loaded.unwritten)
+            .count()
     }
 }
 
-/// One vehicle's state, and its JSON as loaded (none for a vehicle without a row).
+/// One vehicle's state, and its JSON as last written (none for a vehicle without a row).
 #[derive(Debug)]
 struct Loaded {
     state: VehicleState,
     stored: Option<String>,
+    /// Whether the state changed since it was last written.
+    unwritten: bool,
+}
+
+impl Loaded {
+    fn new(vin: &Vin) -> Self {
+        Self {
+            state: VehicleState::new(vin.clone()),
+            stored: None,
+            unwritten: false,
+        }
+    }
 }
 
 /// The states of the vehicles of one transaction, by VIN.
@@ -125,20 +223,20 @@ impl LoadedStates {
             entries.insert(loaded.state.vin.clone(), loaded);
         }
         for vin in vins {
-            entries.entry(vin.clone()).or_insert_with(|| Loaded {
-                state: VehicleState::new(vin.clone()),
-                stored: None,
-            });
+            entries
+                .entry(vin.clone())
+                .or_insert_with(|| Loaded::new(vin));
         }
         Ok(Self { entries, version })
     }
 
     /// The state of a vehicle, as new if it was not loaded.
     pub(super) fn get_mut(&mut self, vin: &Vin) -> &mut VehicleState {
-        let loaded = self.entries.entry(vin.clone()).or_insert_with(|| Loaded {
-            state: VehicleState::new(vin.clone()),
-            stored: None,
-        });
+        let loaded = self
+            .entries
+            .entry(vin.clone())
+            .or_insert_with(|| Loaded::new(vin));
+        loaded.unwritten = true;
         &mut loaded.state
     }
 
@@ -154,32 +252,91 @@ impl LoadedStates {
 
     /// Every state, by VIN.
     pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = &mut VehicleState> {
-        self.entries.values_mut().map(|loaded| &mut loaded.state)
+        self.entries.values_mut().map(|loaded| {
+            loaded.unwritten = true;
+            &mut loaded.state
+        })
     }
 
-    /// Writes back the states that changed; returns how many.
-    pub(super) async fn write(&mut self, tx: &mut WriteTx) -> Result<usize, StoreError> {
+    /// Writes the states, now or later.
+    ///
+    /// Now, on SQLite, also writes every state `written` holds unwritten, and records that
+    /// the stored states hold the effects of the messages up to `applied_through`. Later
+    /// (SQLite only) writes nothing. Returns how many states were written.
+    pub(super) async fn write(
+        &mut self,
+        tx: &mut WriteTx,
+        when: StateWrites,
+        written: &WrittenStates,
+        applied_through: i64,
+    ) -> Result<usize, StoreError> {
+        if self.version.is_some() {
+            if when == StateWrites::Later {
+                return Ok(0);
+            }
+            for loaded in written.take_unwritten() {
+                self.entries.insert(loaded.state.vin.clone(), loaded);
+            }
+        }
+
         let now = to_millis(OffsetDateTime::now_utc());
         let mut rows = Vec::new();
-        for loaded in self.entries.values_mut() {
+        for loaded in self.entries.values_mut().filter(|loaded| loaded.unwritten) {
             let json = encode(&loaded.state)?;
             if loaded.stored.as_deref() != Some(json.as_str()) {
                 rows.push(state_row(&loaded.state, json.clone(), now));
                 loaded.stored = Some(json);
             }
+            loaded.unwritten = false;
         }
-
         UPSERT_STATES.execute(tx, &rows).await?;
+
+        if self.version.is_some() {
+            write_states_through(tx, applied_through).await?;
+        }
         Ok(rows.len())
     }
 
-    /// Once the transaction is committed: on SQLite, the states are kept in `written` for
-    /// the next batches.
-    pub(super) fn committed(self, written: &WrittenStates) {
+    /// Once the transaction is committed: on SQLite, the states are held in `written` for
+    /// the next batches, with the last message they applied.
+    pub(super) fn committed(self, written: &WrittenStates, applied_through: i64) {
         if let Some(version) = self.version {
-            written.keep(version, self);
+            written.keep(version, self, applied_through);
         }
     }
+}
+
+/// The last message whose effects the stored states hold; none before the first write.
+pub(super) async fn states_through(tx: &mut WriteTx) -> Result<Option<i64>, StoreError> {
+    let sql = "SELECT value FROM settings WHERE name = $1";
+    let value: Option<String> = on_tx!(tx, conn => sqlx::query_scalar(sql)
+        .bind(STATES_THROUGH)
+        .fetch_optional(&mut **conn)
+        .await)
+    .map_err(failed("read the states' last message"))?;
+
+    value
+        .map(|value| {
+            value.parse().map_err(|_| StoreError::Corrupt {
+                what: "settings.vehicle_states_through",
+                detail: format!("{value:?} is not a message number"),
+            })
+        })
+        .transpose()
+}
+
+/// Records that the stored states hold the effects of the messages up to `through`.
+async fn write_states_through(tx: &mut WriteTx, through: i64) -> Result<(), StoreError> {
+    let sql = "INSERT INTO settings (name, value) VALUES ($1, $2) \
+               ON CONFLICT (name) DO UPDATE SET value = excluded.value";
+    on_tx!(tx, conn => sqlx::query(sql)
+        .bind(STATES_THROUGH)
+        .bind(through.to_string())
+        .execute(&mut **conn)
+        .await
+        .map(|done| done.rows_affected()))
+    .map_err(failed("record the states' last message"))?;
+    Ok(())
 }
 
 /// Inserts a new state for each of `vins` that has no row yet, so that all can be locked.
@@ -225,6 +382,7 @@ fn decode_row(vin: &str, json: String) -> Result<Loaded, StoreError> {
     Ok(Loaded {
         state,
         stored: Some(json),
+        unwritten: false,
     })
 }
 
