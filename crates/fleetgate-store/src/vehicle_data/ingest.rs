@@ -18,14 +18,14 @@ use crate::{on_pool, to_millis, Backend, Store, StoreError};
 /// Inserts messages; returns those new, with their `rowid`, the order of their arrival.
 const INSERT_MESSAGES_SQLITE: MultiRow = MultiRow {
     head: "INSERT INTO vehicle_messages (vin, id, channel, at, received_at, payload) ",
-    tail: " ON CONFLICT (vin, id) DO NOTHING RETURNING rowid, vin, id",
+    tail: " ON CONFLICT (vin, channel, at, id) DO NOTHING RETURNING rowid, vin, id",
     operation: "store vehicle messages",
 };
 
 /// Inserts messages; returns those new (PostgreSQL needs no arrival order).
 const INSERT_MESSAGES_POSTGRES: MultiRow = MultiRow {
     head: "INSERT INTO vehicle_messages (vin, id, channel, at, received_at, payload) ",
-    tail: " ON CONFLICT (vin, id) DO NOTHING RETURNING CAST(NULL AS BIGINT), vin, id",
+    tail: " ON CONFLICT (vin, channel, at, id) DO NOTHING RETURNING CAST(NULL AS BIGINT), vin, id",
     operation: "store vehicle messages",
 };
 
@@ -49,8 +49,10 @@ impl Store {
 
     /// Stores a batch of messages and everything derived from them, in one transaction.
     ///
-    /// A message whose VIN and id are already stored, or appear earlier in the batch, is a
-    /// duplicate: skipped, and not applied again. The new ones are applied in batch order
+    /// A message sent again is a duplicate: skipped, and not applied again. Within the
+    /// batch, that is a message whose VIN and id appeared earlier; against the database, one
+    /// whose VIN, channel, time and id are stored (a copy carries the same ones: the key
+    /// that orders the listings recognizes it, so that no other index on the VIN is needed). The new ones are applied in batch order
     /// to their vehicle's [`VehicleState`](fleetgate_core::vehicle::VehicleState) (the
     /// stored one, or a new one) with [`derive::apply`]; then the last version of each
     /// derived record is written, and the states `when` says (see [`StateWrites`]). Once

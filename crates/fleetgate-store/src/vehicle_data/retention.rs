@@ -22,8 +22,8 @@ struct Pruned {
 /// before it (an open trip, an active alert or stolen period is kept however old).
 const PRUNED: [Pruned; 6] = [
     Pruned {
-        delete: "DELETE FROM vehicle_messages WHERE (vin, id) IN \
-                 (SELECT vin, id FROM vehicle_messages WHERE at < $1 LIMIT $2)",
+        delete: "DELETE FROM vehicle_messages WHERE ctid IN \
+                 (SELECT ctid FROM vehicle_messages WHERE at < $1 LIMIT $2)",
         // The last message stored is kept, however old, so that the next one gets a higher
         // rowid: the rebuild of the states after a crash finds messages by rowid.
         sqlite: Some(
