@@ -147,7 +147,7 @@ main() {
 
 | measure | value |
 | --- | ---: |
-| offered load (messages/s) | $((VEHICLES * RATE)) |
+| offered load (messages/s) | $(awk -v n="$VEHICLES" -v r="$RATE" 'BEGIN { printf "%.0f", n * r }') |
 | sustained ingestion, committed rows/s (steady ${window} s window) | $rate_db |
 | server CPU over the window (% of one core) | $server_cpu |
 | load generator CPU over the window (% of one core) | $load_cpu |
