@@ -2,19 +2,22 @@
 //! [`VehicleState`](fleetgate_core::vehicle::VehicleState), and the records derived from
 //! the messages (trips, alerts, alarms, collisions and stolen periods).
 //!
-//! [`Store::ingest`] is the write path of the vehicle channel. It takes a batch of
+//! [`Store::ingest_with`] is the write path of the vehicle channel. It takes a batch of
 //! validated messages and, in one transaction, stores the new ones, applies them to their
-//! vehicles' states (`fleetgate_core::vehicle::derive`) and stores the states and the
-//! records that come out; the channel acknowledges the messages only once it returned.
+//! vehicles' states (`fleetgate_core::vehicle::derive`) and stores the records that come
+//! out, and the states now or, on SQLite under load, a little later ([`StateWrites`]); the
+//! channel acknowledges the messages only once it returned.
 //! Every statement of that path carries many rows (`INSERT ... VALUES (..), (..)`), so
 //! that the cost of a batch grows with its size, not with its number of statements.
 //!
 //! The work is split by subject:
 //!
 //! - `sql`: write transactions and multi-row statements, on either backend;
-//! - `states`: loading (and on PostgreSQL locking) the states of a batch's vehicles;
+//! - `states`: loading (and on PostgreSQL locking) the states of a batch's vehicles, and
+//!   the states the SQLite writer holds in memory;
 //! - `rows`: the derived records as rows of their tables;
-//! - `ingest`: [`Store::ingest`] and [`Store::close_silent_trips`];
+//! - `ingest`: [`Store::ingest_with`], the states' rebuild after a crash
+//!   ([`Store::recover_vehicle_states`]) and [`Store::close_silent_trips`];
 //! - `queries`: the reads (states, record listings, raw messages);
 //! - `retention`: [`Store::prune_vehicle_data`].
 

@@ -932,8 +932,8 @@ async fn states_left_unwritten_are_rebuilt_from_the_messages_on_sqlite() {
     again.close().await;
 }
 
-/// States put off are written by the next transaction that writes states, with those of
-/// its own vehicles; on PostgreSQL they are always written with their messages.
+// States put off are written by the next transaction that writes states, with those of
+// its own vehicles; on PostgreSQL they are always written with their messages.
 on_both_backends!(
     states_put_off_are_written_by_the_next_write,
     |store: Store| async move {

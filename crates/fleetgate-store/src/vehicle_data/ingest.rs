@@ -1,5 +1,6 @@
-//! The write path of vehicle data: storing batches of messages with what they derive, and
-//! closing the trips of vehicles gone silent.
+//! The write path of vehicle data: storing batches of messages with what they derive,
+//! rebuilding on SQLite the states a crash left unwritten, and closing the trips of
+//! vehicles gone silent.
 
 use std::collections::{HashMap, HashSet};
 
@@ -40,6 +41,13 @@ const SWEEP_CHUNK: usize = 500;
 /// A new message, with its arrival number on SQLite (`rowid`).
 type Fresh<'b> = (Option<i64>, &'b VehicleMessage);
 
+/// What a transaction derived from its messages, and the last message it applied.
+struct Derived<'r> {
+    states: LoadedStates,
+    records: &'r RecordSet,
+    through: i64,
+}
+
 impl Store {
     /// Stores a batch of messages and everything derived from them, in one transaction,
     /// states included: [`Store::ingest_with`] with [`StateWrites::Now`].
@@ -52,11 +60,12 @@ impl Store {
     /// A message sent again is a duplicate: skipped, and not applied again. Within the
     /// batch, that is a message whose VIN and id appeared earlier; against the database, one
     /// whose VIN, channel, time and id are stored (a copy carries the same ones: the key
-    /// that orders the listings recognizes it, so that no other index on the VIN is needed). The new ones are applied in batch order
-    /// to their vehicle's [`VehicleState`](fleetgate_core::vehicle::VehicleState) (the
-    /// stored one, or a new one) with [`derive::apply`]; then the last version of each
-    /// derived record is written, and the states `when` says (see [`StateWrites`]). Once
-    /// this returns `Ok`, the messages may be acknowledged to the vehicles.
+    /// that orders the listings recognizes it, so that no other index on the VIN is
+    /// needed). The new ones are applied in batch order to their vehicle's
+    /// [`VehicleState`](fleetgate_core::vehicle::VehicleState) (the stored one, or a new
+    /// one) with [`derive::apply`]; then the last version of each derived record is
+    /// written, and the states `when` says (see [`StateWrites`]). Once this returns `Ok`,
+    /// the messages may be acknowledged to the vehicles.
     ///
     /// On PostgreSQL the vehicles' states are locked until the commit, so that nodes
     /// ingesting the same vehicle take turns, and always written with the messages.
@@ -92,12 +101,13 @@ impl Store {
 
         let last = fresh.iter().filter_map(|(number, _)| *number).max();
         let through = last.unwrap_or(0).max(self.written_states.applied_through());
-        states
-            .write(&mut tx, when, &self.written_states, through)
+        let derived = Derived {
+            states,
+            records: &records,
+            through,
+        };
+        self.commit_derived(tx, derived, when, "ingest vehicle messages")
             .await?;
-        records.write(&mut tx).await?;
-        tx.commit("ingest vehicle messages").await?;
-        states.committed(&self.written_states, through);
 
         Ok(IngestReport {
             stored: fresh.len(),
@@ -152,12 +162,13 @@ impl Store {
         let vins: Vec<&Vin> = messages.iter().map(|message| &message.vin).collect();
         let mut states = LoadedStates::lock(&mut tx, &vins, &self.written_states).await?;
         let records = apply(&mut states, messages.iter());
-        states
-            .write(&mut tx, StateWrites::Now, &self.written_states, last)
+        let derived = Derived {
+            states,
+            records: &records,
+            through: last,
+        };
+        self.commit_derived(tx, derived, StateWrites::Now, "rebuild vehicle states")
             .await?;
-        records.write(&mut tx).await?;
-        tx.commit("rebuild vehicle states").await?;
-        states.committed(&self.written_states, last);
         self.written_states.set_recovered(last);
 
         if !messages.is_empty() {
@@ -228,13 +239,37 @@ impl Store {
             }
         }
 
+        let derived = Derived {
+            states,
+            records: &records,
+            through,
+        };
+        self.commit_derived(tx, derived, StateWrites::Now, "close silent trips")
+            .await?;
+        Ok(closed)
+    }
+
+    /// Writes what a transaction derived (the states `when` says, and the records),
+    /// commits, and hands the states over to the writer's memory.
+    async fn commit_derived(
+        &self,
+        mut tx: WriteTx,
+        derived: Derived<'_>,
+        when: StateWrites,
+        operation: &'static str,
+    ) -> Result<(), StoreError> {
+        let Derived {
+            mut states,
+            records,
+            through,
+        } = derived;
         states
-            .write(&mut tx, StateWrites::Now, &self.written_states, through)
+            .write(&mut tx, when, &self.written_states, through)
             .await?;
         records.write(&mut tx).await?;
-        tx.commit("close silent trips").await?;
+        tx.commit(operation).await?;
         states.committed(&self.written_states, through);
-        Ok(closed)
+        Ok(())
     }
 }
 

@@ -1,5 +1,6 @@
 //! The states of the vehicles a transaction works on: loaded together, changed in memory,
-//! written back together.
+//! written back together (on SQLite under load, up to a second later: see
+//! [`WrittenStates`]).
 //!
 //! On PostgreSQL the rows are locked (`FOR UPDATE`) as they are loaded, so that two nodes
 //! working on the same vehicle take turns: the second one reads the state the first one
@@ -65,6 +66,8 @@ pub enum StateWrites {
 /// on SQLite one process ingests at a time, so nobody else can have newer ones.
 ///
 /// PostgreSQL, shared by several nodes, always reads its rows (and locks them).
+// LIMITATION: two processes ingesting into one SQLite file at once (say `simulate
+// --history` beside `serve`) may each overwrite the other's unwritten states of a vehicle.
 #[derive(Debug, Default)]
 pub(crate) struct WrittenStates(parking_lot::Mutex<Held>);
 
