@@ -30,7 +30,7 @@ impl Default for BatchSettings {
         Self {
             max_messages: batch_size_from_env().unwrap_or(1_000),
             max_delay: Duration::from_millis(20),
-            queue: 20_000,
+            queue: 5_000,
         }
     }
 }
