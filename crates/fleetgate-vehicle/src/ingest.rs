@@ -67,7 +67,8 @@ pub struct IngestStats {
     pub rejected: AtomicU64,
     /// Messages committed.
     pub stored: AtomicU64,
-    /// Messages already stored (same VIN and id).
+    /// Messages sent again: already stored (same VIN, channel, time and id), or repeated
+    /// within their batch (same VIN and id).
     pub duplicates: AtomicU64,
     /// Transactions committed.
     pub batches: AtomicU64,
