@@ -865,6 +865,12 @@ async fn states_written_by_another_connection_are_read_again_on_sqlite() {
     second.close().await;
 }
 
+/// The time of the last message a vehicle's state (as the store sees it) holds.
+async fn last_at(store: &Store, vin: &Vin) -> Option<OffsetDateTime> {
+    let state = store.vehicle_state(vin).await.unwrap();
+    state.expect("the vehicle has a state").last_at
+}
+
 /// On SQLite a batch may leave its vehicles' states unwritten. A process that stops before
 /// writing them (a crash) loses nothing: the next one applies the messages stored since the
 /// last write again, once, and ends with the states and records of an uninterrupted run.
@@ -887,18 +893,14 @@ async fn states_left_unwritten_are_rebuilt_from_the_messages_on_sqlite() {
         .await
         .unwrap();
     assert_eq!(report.stored, 3);
-    let held = crashed.vehicle_state(&car).await.unwrap().unwrap();
-    assert_eq!(
-        held.last_at,
-        Some(minutes(6)),
-        "the process sees its latest state"
-    );
+    let held = last_at(&crashed, &car).await;
+    assert_eq!(held, Some(minutes(6)), "the process sees its latest state");
     crashed.close().await;
 
     let restarted = Store::open(&url).await.unwrap();
-    let stored = restarted.vehicle_state(&car).await.unwrap().unwrap();
+    let stored = last_at(&restarted, &car).await;
     assert_eq!(
-        stored.last_at,
+        stored,
         Some(minutes(0)),
         "only the first batch wrote its state"
     );
@@ -923,12 +925,8 @@ async fn states_left_unwritten_are_rebuilt_from_the_messages_on_sqlite() {
         0,
         "applied once"
     );
-    let stored = again.vehicle_state(&car).await.unwrap().unwrap();
-    assert_eq!(
-        stored.last_at,
-        Some(minutes(6)),
-        "the rebuilt state was written"
-    );
+    let stored = last_at(&again, &car).await;
+    assert_eq!(stored, Some(minutes(6)), "the rebuilt state was written");
     again.close().await;
 }
 

@@ -31,7 +31,7 @@ const INSERT_MESSAGES_POSTGRES: MultiRow = MultiRow {
 };
 
 /// The messages after the last one whose effects the stored states hold, in arrival order.
-const MESSAGES_AFTER: &str = "SELECT rowid, vin, id, channel, at, received_at, payload \
+const MESSAGES_AFTER: &str = "SELECT vin, id, channel, at, received_at, payload \
                               FROM vehicle_messages WHERE rowid > $1 ORDER BY rowid";
 
 /// How many vehicles one transaction of [`Store::close_silent_trips`] handles, so that the
@@ -80,6 +80,16 @@ impl Store {
         self.recover_vehicle_states().await?;
 
         let outcome = self.ingest_in_one_transaction(batch, when).await;
+        self.forget_held_states_on_failure(outcome)
+    }
+
+    /// A failed transaction may have taken held states that carried unwritten effects of
+    /// committed messages: the held states are then all dropped, and the next transaction
+    /// rebuilds them ([`Store::recover_vehicle_states`]).
+    fn forget_held_states_on_failure<T>(
+        &self,
+        outcome: Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         if outcome.is_err() {
             self.written_states.forget();
         }
@@ -124,20 +134,17 @@ impl Store {
         }
         let outcome = async {
             let mut tx = self.begin_write("write vehicle states").await?;
-            let mut states = LoadedStates::lock(&mut tx, &[], &self.written_states).await?;
-            let through = self.written_states.applied_through();
-            let written = states
-                .write(&mut tx, StateWrites::Now, &self.written_states, through)
-                .await?;
-            tx.commit("write vehicle states").await?;
-            states.committed(&self.written_states, through);
-            Ok(written)
+            let states = LoadedStates::lock(&mut tx, &[], &self.written_states).await?;
+            let derived = Derived {
+                states,
+                records: &RecordSet::default(),
+                through: self.written_states.applied_through(),
+            };
+            self.commit_derived(tx, derived, StateWrites::Now, "write vehicle states")
+                .await
         }
         .await;
-        if outcome.is_err() {
-            self.written_states.forget();
-        }
-        outcome
+        self.forget_held_states_on_failure(outcome)
     }
 
     /// On SQLite, makes the states complete: applies again the messages stored after the
@@ -194,10 +201,7 @@ impl Store {
         let mut closed = 0;
         for chunk in vins.chunks(SWEEP_CHUNK) {
             let outcome = self.close_trips_of(chunk, now).await;
-            if outcome.is_err() {
-                self.written_states.forget();
-            }
-            closed += outcome?;
+            closed += self.forget_held_states_on_failure(outcome)?;
         }
         Ok(closed)
     }
@@ -250,26 +254,27 @@ impl Store {
     }
 
     /// Writes what a transaction derived (the states `when` says, and the records),
-    /// commits, and hands the states over to the writer's memory.
+    /// commits, and hands the states over to the writer's memory; returns how many states
+    /// were written.
     async fn commit_derived(
         &self,
         mut tx: WriteTx,
         derived: Derived<'_>,
         when: StateWrites,
         operation: &'static str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<usize, StoreError> {
         let Derived {
             mut states,
             records,
             through,
         } = derived;
-        states
+        let written = states
             .write(&mut tx, when, &self.written_states, through)
             .await?;
         records.write(&mut tx).await?;
         tx.commit(operation).await?;
         states.committed(&self.written_states, through);
-        Ok(())
+        Ok(written)
     }
 }
 
@@ -349,20 +354,13 @@ async fn last_message_number(tx: &mut WriteTx) -> Result<i64, StoreError> {
 
 /// The messages stored after message `through`, in arrival order.
 async fn messages_after(tx: &mut WriteTx, through: i64) -> Result<Vec<MessageRow>, StoreError> {
-    let rows: Vec<(i64, String, String, String, i64, i64, String)> = on_tx!(tx, conn => {
+    on_tx!(tx, conn => {
         sqlx::query_as(MESSAGES_AFTER)
             .bind(through)
             .fetch_all(&mut **conn)
             .await
     })
-    .map_err(failed("read the messages to apply again"))?;
-
-    Ok(rows
-        .into_iter()
-        .map(|(_, vin, id, channel, at, received_at, payload)| {
-            (vin, id, channel, at, received_at, payload)
-        })
-        .collect())
+    .map_err(failed("read the messages to apply again"))
 }
 
 /// The messages of `rows`, parsed again; one that no longer parses is left out, logged.

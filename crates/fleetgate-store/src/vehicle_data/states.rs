@@ -87,10 +87,7 @@ impl WrittenStates {
     /// Takes the held states of `vins` that are still valid under `version`.
     fn take(&self, version: i64, vins: &[&Vin]) -> Vec<Loaded> {
         let mut held = self.0.lock();
-        if held.version != Some(version) {
-            held.states.retain(|_, loaded| loaded.unwritten);
-            held.version = Some(version);
-        }
+        held.observe(version);
         vins.iter()
             .filter_map(|vin| held.states.remove(*vin))
             .collect()
@@ -99,24 +96,16 @@ impl WrittenStates {
     /// Takes every state not written yet.
     fn take_unwritten(&self) -> Vec<Loaded> {
         let mut held = self.0.lock();
-        let vins: Vec<Vin> = held
-            .states
-            .iter()
-            .filter(|(_, loaded)| loaded.unwritten)
-            .map(|(vin, _)| vin.clone())
-            .collect();
-        vins.iter()
-            .filter_map(|vin| held.states.remove(vin))
+        held.states
+            .extract_if(|_, loaded| loaded.unwritten)
+            .map(|(_, loaded)| loaded)
             .collect()
     }
 
     /// Keeps the states a transaction committed, and the last message it applied.
     fn keep(&self, version: i64, states: LoadedStates, applied_through: i64) {
         let mut held = self.0.lock();
-        if held.version != Some(version) {
-            held.states.retain(|_, loaded| loaded.unwritten);
-            held.version = Some(version);
-        }
+        held.observe(version);
         if held.states.len() >= WRITTEN_CAPACITY {
             held.states.retain(|_, loaded| loaded.unwritten);
         }
@@ -166,6 +155,17 @@ impl WrittenStates {
             .values()
             .filter(|loaded| loaded.unwritten)
             .count()
+    }
+}
+
+impl Held {
+    /// Another connection committed since `version` was seen: the held states that were
+    /// written may be stale, and are dropped; those not written yet stay.
+    fn observe(&mut self, version: i64) {
+        if self.version != Some(version) {
+            self.states.retain(|_, loaded| loaded.unwritten);
+            self.version = Some(version);
+        }
     }
 }
 
